@@ -1,0 +1,134 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// Binds a TCP port and serves Engine.IO endpoints over HTTP/1.1 and WebSocket, with an
+/// optional responder for every other path.
+///
+/// Per connection the pipeline is NIO's HTTP codec (with pipelining and the WebSocket
+/// upgrader) and ``EngineIOHTTPHandler``; an upgraded connection becomes the WebSocket
+/// codec, a frame aggregator bounded by `maxPayload`, and ``EngineIOWebSocketHandler``.
+public final class EngineIOHTTPServer: Sendable {
+    public let endpoints: [EngineIOServer]
+    let fallback: (any HTTPFallbackResponder)?
+    let logger: Logger
+
+    public init(endpoints: [EngineIOServer], fallback: (any HTTPFallbackResponder)? = nil, logger: Logger) {
+        precondition(Set(endpoints.map(\.path)).count == endpoints.count, "two endpoints share a path")
+        self.endpoints = endpoints
+        self.fallback = fallback
+        self.logger = logger
+    }
+
+    /// Starts listening; the returned channel is the listening socket.
+    public func bind(host: String, port: Int, group: EventLoopGroup) -> EventLoopFuture<Channel> {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                self.configure(channel: channel)
+            }
+            .bind(host: host, port: port)
+    }
+
+    /// Installs the per-connection pipeline (also used by tests on `EmbeddedChannel`).
+    public func configure(channel: Channel) -> EventLoopFuture<Void> {
+        let httpHandler = EngineIOHTTPHandler(endpoints: endpoints, fallback: fallback)
+        let maxFrameSize = endpoints.map(\.configuration.maxPayload).max() ?? 1_000_000
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: maxFrameSize,
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                self.shouldUpgrade(channel: channel, head: head)
+            },
+            upgradePipelineHandler: { channel, head in
+                channel.pipeline.removeHandler(httpHandler).flatMap {
+                    self.installWebSocket(channel: channel, head: head)
+                }
+            }
+        )
+        return channel.pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: true,
+            withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }),
+            withErrorHandling: true
+        ).flatMap {
+            channel.pipeline.addHandler(httpHandler)
+        }
+    }
+
+    /// Closes every session of every endpoint with `server shutting down`.
+    public func closeAllSessions() {
+        for endpoint in endpoints { endpoint.closeAllSessions(reason: .serverShuttingDown) }
+    }
+
+    // MARK: - WebSocket upgrade
+
+    private func endpoint(for head: HTTPRequestHead) -> (EngineIOServer, RequestTarget)? {
+        let target = RequestTarget(head.uri)
+        guard let endpoint = endpoints.first(where: { $0.matches(path: target.path) }) else { return nil }
+        return (endpoint, target)
+    }
+
+    private func shouldUpgrade(channel: Channel, head: HTTPRequestHead) -> EventLoopFuture<HTTPHeaders?> {
+        guard let (endpoint, target) = endpoint(for: head) else { return channel.eventLoop.makeSucceededFuture(nil) }
+        let kind = EngineIORequestKind.classify(
+            method: head.method,
+            target: target,
+            origin: head.headers.first(name: "origin"),
+            isWebSocketUpgrade: true,
+            configuration: endpoint.configuration
+        )
+        switch kind {
+        case .success(.handshake(.websocket)):
+            return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+        case .success(.upgrade(let sid)):
+            guard let session = endpoint.session(id: sid) else { return channel.eventLoop.makeSucceededFuture(nil) }
+            return session.eventLoop.submit { session.reserveUpgrade() ? HTTPHeaders() : nil }
+                .hop(to: channel.eventLoop)
+        default:
+            // Refused: the request continues to the HTTP handler, which replies with the reason.
+            return channel.eventLoop.makeSucceededFuture(nil)
+        }
+    }
+
+    private func installWebSocket(channel: Channel, head: HTTPRequestHead) -> EventLoopFuture<Void> {
+        guard let (endpoint, target) = endpoint(for: head) else {
+            return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.unsupportedWebSocketTarget)
+        }
+        let role: EngineIOWebSocketHandler.Role
+        if let sid = target.query["sid"] {
+            guard let session = endpoint.session(id: sid) else { return channel.close() }
+            role = .upgrade(session)
+        } else {
+            role = .newSession(
+                endpoint,
+                EngineIOHandshake(
+                    uri: head.uri,
+                    headers: head.headers,
+                    query: target.query,
+                    remoteAddress: channel.remoteAddress,
+                    transport: .websocket
+                )
+            )
+        }
+        let maxPayload = endpoint.configuration.maxPayload
+        do {
+            try channel.pipeline.syncOperations.addHandlers([
+                NIOWebSocketFrameAggregator(
+                    minNonFinalFragmentSize: 0,
+                    maxAccumulatedFrameCount: 1024,
+                    maxAccumulatedFrameSize: maxPayload
+                ),
+                EngineIOWebSocketHandler(role: role, eventLoop: channel.eventLoop),
+            ])
+            return channel.eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+    }
+}

@@ -1,0 +1,284 @@
+import EngineIO
+import NIOCore
+import SwitchyardJSON
+
+/// Socket.IO v5 packet types; the raw value is the leading digit.
+public enum SocketIOPacketType: UInt8, Sendable, CaseIterable {
+    case connect = 0
+    case disconnect = 1
+    case event = 2
+    case ack = 3
+    case connectError = 4
+    case binaryEvent = 5
+    case binaryAck = 6
+
+    var isBinary: Bool { self == .binaryEvent || self == .binaryAck }
+    var digit: UInt8 { UInt8(ascii: "0") + rawValue }
+}
+
+/// A decoded Socket.IO packet.
+///
+/// Payloads stay slices of the Engine.IO message they came in: an event's arguments are
+/// validated and split into raw ranges, and never decoded into a tree unless a handler
+/// asks for values.
+public struct SocketIOPacket: Sendable, Equatable {
+    public var type: SocketIOPacketType
+    public var namespace: String
+    public var ackID: UInt64?
+    /// Number of binary attachments that follow (binary types only).
+    public var attachmentCount: Int
+    /// The event name (EVENT and BINARY_EVENT).
+    public var eventName: String?
+    /// The arguments (EVENT, ACK and their binary forms; without the event name).
+    public var arguments: SocketIOArguments?
+    /// The JSON payload of CONNECT and CONNECT_ERROR, validated.
+    public var payload: ByteBuffer?
+
+    public init(
+        type: SocketIOPacketType,
+        namespace: String = "/",
+        ackID: UInt64? = nil,
+        attachmentCount: Int = 0,
+        eventName: String? = nil,
+        arguments: SocketIOArguments? = nil,
+        payload: ByteBuffer? = nil
+    ) {
+        self.type = type
+        self.namespace = namespace
+        self.ackID = ackID
+        self.attachmentCount = attachmentCount
+        self.eventName = eventName
+        self.arguments = arguments
+        self.payload = payload
+    }
+
+    /// Event names a client may not send (socket.io's reserved names).
+    public static let reservedEventNames: Set<String> = [
+        "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
+    ]
+}
+
+/// Why a Socket.IO packet was refused; every case closes the connection.
+public enum SocketIOProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
+    case emptyPacket
+    case unknownPacketType(UInt8)
+    case invalidAttachmentCount
+    case tooManyAttachments(limit: Int)
+    case invalidAckID
+    case invalidNamespace
+    case invalidPayload(String)
+    case payloadNotAllowed(SocketIOPacketType)
+    case illegalAttachments
+    case unexpectedBinary
+    case unexpectedText
+    case invalidState(String)
+
+    public var description: String {
+        switch self {
+        case .emptyPacket: return "empty packet"
+        case .unknownPacketType(let byte): return "unknown packet type 0x\(String(byte, radix: 16))"
+        case .invalidAttachmentCount: return "invalid attachment count"
+        case .tooManyAttachments(let limit): return "more than \(limit) binary attachments"
+        case .invalidAckID: return "invalid ack id"
+        case .invalidNamespace: return "invalid namespace"
+        case .invalidPayload(let reason): return "invalid payload: \(reason)"
+        case .payloadNotAllowed(let type): return "payload not allowed for packet type \(type)"
+        case .illegalAttachments: return "attachment placeholder out of range"
+        case .unexpectedBinary: return "binary data while not reconstructing a packet"
+        case .unexpectedText: return "text packet while reconstructing a binary packet"
+        case .invalidState(let what): return "invalid state: \(what)"
+        }
+    }
+}
+
+extension SocketIOPacket {
+    /// Decodes the text of an Engine.IO message.
+    ///
+    /// Format: `<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`. The JSON must be one
+    /// valid value whose shape suits the type (object for CONNECT, non-empty array starting
+    /// with a non-reserved event name for EVENT, array for ACK, none for DISCONNECT).
+    public static func decode(_ buffer: ByteBuffer, maxAttachments: Int = 10) throws(SocketIOProtocolError) -> SocketIOPacket {
+        let view = buffer.readableBytesView
+        var index = view.startIndex
+        let end = view.endIndex
+        guard index < end else { throw .emptyPacket }
+        let first = view[index]
+        guard first >= UInt8(ascii: "0"), let type = SocketIOPacketType(rawValue: first &- UInt8(ascii: "0")) else {
+            throw .unknownPacketType(first)
+        }
+        index += 1
+
+        var attachments = 0
+        if type.isBinary {
+            let start = index
+            var count = 0
+            while index < end, view[index] >= UInt8(ascii: "0"), view[index] <= UInt8(ascii: "9") {
+                count = count &* 10 &+ Int(view[index] &- UInt8(ascii: "0"))
+                index += 1
+                if count > maxAttachments { throw .tooManyAttachments(limit: maxAttachments) }
+            }
+            guard index > start, index < end, view[index] == UInt8(ascii: "-") else { throw .invalidAttachmentCount }
+            index += 1
+            attachments = count
+        }
+
+        var namespace = "/"
+        if index < end, view[index] == UInt8(ascii: "/") {
+            let start = index
+            while index < end, view[index] != UInt8(ascii: ",") { index += 1 }
+            guard let name = String(validating: view[start..<index], as: UTF8.self) else { throw .invalidNamespace }
+            namespace = name
+            if index < end { index += 1 }  // the comma
+        }
+
+        var ackID: UInt64?
+        if index < end, view[index] >= UInt8(ascii: "0"), view[index] <= UInt8(ascii: "9") {
+            var id: UInt64 = 0
+            while index < end, view[index] >= UInt8(ascii: "0"), view[index] <= UInt8(ascii: "9") {
+                let (multiplied, overflow1) = id.multipliedReportingOverflow(by: 10)
+                let (added, overflow2) = multiplied.addingReportingOverflow(UInt64(view[index] &- UInt8(ascii: "0")))
+                guard !overflow1, !overflow2 else { throw .invalidAckID }
+                id = added
+                index += 1
+            }
+            ackID = id
+        }
+
+        var packet = SocketIOPacket(type: type, namespace: namespace, ackID: ackID, attachmentCount: attachments)
+        let payload: ByteBuffer? =
+            index < end ? buffer.getSlice(at: buffer.readerIndex + (index - view.startIndex), length: end - index)! : nil
+        try packet.setPayload(payload)
+        return packet
+    }
+
+    /// Validates the payload against the type's rules and stores it in its decoded form.
+    mutating func setPayload(_ payload: ByteBuffer?) throws(SocketIOProtocolError) {
+        switch type {
+        case .disconnect:
+            if payload != nil { throw .payloadNotAllowed(type) }
+        case .connect, .connectError:
+            guard let payload else {
+                if type == .connect { return }
+                throw .invalidPayload("missing")
+            }
+            let first = try Self.validateJSON(payload)
+            if type == .connect, first != UInt8(ascii: "{") {
+                throw .invalidPayload("CONNECT payload must be an object")
+            }
+            if type == .connectError, first != UInt8(ascii: "{"), first != UInt8(ascii: "\"") {
+                throw .invalidPayload("CONNECT_ERROR payload must be an object or a string")
+            }
+            self.payload = payload
+        case .event, .binaryEvent:
+            guard let payload else { throw .invalidPayload("missing") }
+            var arguments = try SocketIOArguments(splittingArray: payload)
+            guard let rawName = arguments.removeFirst() else { throw .invalidPayload("an event needs a name") }
+            let value: JSONValue
+            do throws(JSONParseError) {
+                value = try rawName.withUnsafeReadableBytes { bytes throws(JSONParseError) in try JSONValue(parsing: bytes) }
+            } catch {
+                throw .invalidPayload(error.description)
+            }
+            let name: String
+            switch value {
+            case .string(let string): name = string
+            case .number(let number): name = number.literal
+            default: throw .invalidPayload("the event name must be a string")
+            }
+            guard !Self.reservedEventNames.contains(name) else { throw .invalidPayload("reserved event name '\(name)'") }
+            self.eventName = name
+            self.arguments = arguments
+        case .ack, .binaryAck:
+            guard let payload else { throw .invalidPayload("missing") }
+            self.arguments = try SocketIOArguments(splittingArray: payload)
+        }
+    }
+
+    /// Validates one JSON value; returns its first byte.
+    private static func validateJSON(_ payload: ByteBuffer) throws(SocketIOProtocolError) -> UInt8 {
+        do throws(JSONParseError) {
+            return try payload.withUnsafeReadableBytes { bytes throws(JSONParseError) -> UInt8 in
+                try RawJSON.validate(bytes)
+                var reader = JSONReader(bytes: bytes)
+                return try reader.peek()
+            }
+        } catch {
+            throw .invalidPayload(error.description)
+        }
+    }
+}
+
+// MARK: - Encoding
+
+/// Writes Socket.IO packets straight into Engine.IO message buffers.
+public enum SocketIOPacketEncoder {
+    /// Writes the header: type, attachment count, namespace and ack id.
+    static func writeHeader(type: SocketIOPacketType, namespace: String, ackID: UInt64?, attachmentCount: Int, into buffer: inout ByteBuffer) {
+        if attachmentCount > 0 {
+            buffer.writeInteger((type == .ack || type == .binaryAck ? SocketIOPacketType.binaryAck : .binaryEvent).digit)
+            buffer.writeString(String(attachmentCount))
+            buffer.writeInteger(UInt8(ascii: "-"))
+        } else {
+            buffer.writeInteger(type.digit)
+        }
+        if namespace != "/" {
+            buffer.writeString(namespace)
+            buffer.writeInteger(UInt8(ascii: ","))
+        }
+        if let ackID { buffer.writeString(String(ackID)) }
+    }
+
+    /// An EVENT (or BINARY_EVENT when there are attachments): `2<nsp,><id>["name",args…]`.
+    public static func event(namespace: String, name: String, arguments: SocketIOArguments, ackID: UInt64? = nil) -> [OutboundMessage] {
+        let text = OutboundMessage.text(capacity: 16 + namespace.utf8.count + name.utf8.count + arguments.json.readableBytes) { buffer in
+            writeHeader(type: .event, namespace: namespace, ackID: ackID, attachmentCount: arguments.attachments.count, into: &buffer)
+            buffer.writeInteger(UInt8(ascii: "["))
+            buffer.writeJSONString(name)
+            if arguments.count > 0 {
+                buffer.writeInteger(UInt8(ascii: ","))
+                buffer.writeImmutableBuffer(arguments.json)
+            }
+            buffer.writeInteger(UInt8(ascii: "]"))
+        }
+        return [text] + arguments.attachments.map(OutboundMessage.binary)
+    }
+
+    /// An ACK (or BINARY_ACK): `3<nsp,><id>[args…]`.
+    public static func ack(namespace: String, ackID: UInt64, arguments: SocketIOArguments) -> [OutboundMessage] {
+        let text = OutboundMessage.text(capacity: 24 + namespace.utf8.count + arguments.json.readableBytes) { buffer in
+            writeHeader(type: .ack, namespace: namespace, ackID: ackID, attachmentCount: arguments.attachments.count, into: &buffer)
+            buffer.writeInteger(UInt8(ascii: "["))
+            buffer.writeImmutableBuffer(arguments.json)
+            buffer.writeInteger(UInt8(ascii: "]"))
+        }
+        return [text] + arguments.attachments.map(OutboundMessage.binary)
+    }
+
+    /// CONNECT accepted: `0<nsp,>{"sid":"…"}`.
+    public static func connect(namespace: String, socketID: String) -> OutboundMessage {
+        OutboundMessage.text(capacity: 32 + namespace.utf8.count) { buffer in
+            writeHeader(type: .connect, namespace: namespace, ackID: nil, attachmentCount: 0, into: &buffer)
+            buffer.writeStaticString(#"{"sid":"#)
+            buffer.writeJSONString(socketID)
+            buffer.writeInteger(UInt8(ascii: "}"))
+        }
+    }
+
+    /// CONNECT refused: `4<nsp,>{"message":"…","data":…}`.
+    public static func connectError(namespace: String, message: String, data: JSONValue?) -> OutboundMessage {
+        OutboundMessage.text(capacity: 32 + namespace.utf8.count + message.utf8.count) { buffer in
+            writeHeader(type: .connectError, namespace: namespace, ackID: nil, attachmentCount: 0, into: &buffer)
+            var object = JSONObject()
+            object["message"] = .string(message)
+            if let data { object["data"] = data }
+            JSONValue.object(object).write(to: &buffer)
+        }
+    }
+
+    /// DISCONNECT: `1<nsp,>`.
+    public static func disconnect(namespace: String) -> OutboundMessage {
+        OutboundMessage.text(capacity: 2 + namespace.utf8.count) { buffer in
+            writeHeader(type: .disconnect, namespace: namespace, ackID: nil, attachmentCount: 0, into: &buffer)
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import EngineIO
+import Logging
+import NIOCore
+import SwitchyardJSON
+
+/// The Socket.IO side of one Engine.IO connection: decodes packets, reassembles binary
+/// ones, and routes them to the sockets of the namespaces the client joined.
+///
+/// Confined to the connection's event loop. Protocol violations close the connection
+/// (reason `parse error`), as the Socket.IO specification requires.
+final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @unchecked Sendable {
+    unowned let server: SocketIOServer
+    let connection: EngineIOConnection
+    /// Connected sockets, one per namespace (a short array beats a dictionary here).
+    private(set) var sockets: [SocketIOSocket] = []
+    /// Namespaces whose CONNECT is being decided.
+    private var pendingConnects: [String] = []
+    /// A binary packet waiting for its attachments.
+    private var reconstructing: (packet: SocketIOPacket, attachments: [ByteBuffer])?
+    private var closed = false
+
+    private static let connectTimeoutToken: UInt64 = 0
+
+    init(server: SocketIOServer, connection: EngineIOConnection) {
+        self.server = server
+        self.connection = connection
+        connection.timers.schedule(
+            at: connection.eventLoop.now + server.configuration.connectTimeout,
+            target: self,
+            token: Self.connectTimeoutToken
+        )
+    }
+
+    var eventLoop: EventLoop { connection.eventLoop }
+
+    // MARK: - EngineIOConnectionHandler
+
+    func didReceive(text: ByteBuffer) {
+        guard !closed else { return }
+        if reconstructing != nil { return protocolViolation(.unexpectedText) }
+        let packet: SocketIOPacket
+        do throws(SocketIOProtocolError) {
+            packet = try SocketIOPacket.decode(text, maxAttachments: server.configuration.maxAttachments)
+        } catch {
+            return protocolViolation(error)
+        }
+        if packet.type.isBinary, packet.attachmentCount > 0 {
+            reconstructing = (packet, [])
+            return
+        }
+        route(packet)
+    }
+
+    func didReceive(binary: ByteBuffer) {
+        guard !closed else { return }
+        guard var pending = reconstructing else { return protocolViolation(.unexpectedBinary) }
+        pending.attachments.append(binary)
+        guard pending.attachments.count == pending.packet.attachmentCount else {
+            reconstructing = pending
+            return
+        }
+        reconstructing = nil
+        var packet = pending.packet
+        guard var arguments = packet.arguments else { return protocolViolation(.illegalAttachments) }
+        do throws(SocketIOProtocolError) {
+            try Self.validatePlaceholders(arguments, attachmentCount: pending.attachments.count)
+        } catch {
+            return protocolViolation(error)
+        }
+        arguments.attachments = pending.attachments
+        packet.arguments = arguments
+        route(packet)
+    }
+
+    func didClose(reason: EngineIOCloseReason) {
+        guard !closed else { return }
+        closed = true
+        reconstructing = nil
+        let reason = SocketIODisconnectReason(reason)
+        let sockets = self.sockets
+        self.sockets = []
+        for socket in sockets { socket.onClose(reason: reason) }
+    }
+
+    func timerFired(token: UInt64, now: NIODeadline) {
+        guard token == Self.connectTimeoutToken, !closed, sockets.isEmpty else { return }
+        server.logger.debug("no namespace joined in time, closing", metadata: ["eio.sid": "\(connection.id)"])
+        connection.close(reason: .forcedClose)
+    }
+
+    // MARK: - Routing
+
+    private func route(_ packet: SocketIOPacket) {
+        switch packet.type {
+        case .connect:
+            guard socket(for: packet.namespace) == nil, !pendingConnects.contains(packet.namespace) else {
+                return protocolViolation(.invalidState("second CONNECT to \(packet.namespace)"))
+            }
+            connect(namespace: packet.namespace, auth: packet.payload)
+        case .disconnect:
+            socket(for: packet.namespace)?.onClientDisconnect()
+        case .event, .binaryEvent:
+            guard let socket = socket(for: packet.namespace) else {
+                return protocolViolation(.invalidState("event for unjoined namespace \(packet.namespace)"))
+            }
+            socket.onEvent(name: packet.eventName ?? "", arguments: packet.arguments ?? SocketIOArguments(), ackID: packet.ackID)
+        case .ack, .binaryAck:
+            guard let socket = socket(for: packet.namespace) else {
+                return protocolViolation(.invalidState("ack for unjoined namespace \(packet.namespace)"))
+            }
+            if let id = packet.ackID { socket.onAck(id: id, arguments: packet.arguments ?? SocketIOArguments()) }
+        case .connectError:
+            protocolViolation(.invalidState("CONNECT_ERROR from a client"))
+        }
+    }
+
+    private func socket(for namespace: String) -> SocketIOSocket? {
+        for socket in sockets where socket.namespace.path == namespace { return socket }
+        return nil
+    }
+
+    // MARK: - Connect
+
+    private func connect(namespace path: String, auth: ByteBuffer?) {
+        guard let namespace = server.reserveNamespace(forConnect: path) else {
+            send([SocketIOPacketEncoder.connectError(namespace: path, message: "Invalid namespace", data: nil)])
+            return
+        }
+        var authValue: JSONValue = .object(JSONObject())
+        if let auth {
+            // Already validated as a JSON object by the decoder.
+            authValue = (try? auth.withUnsafeReadableBytes { bytes throws(JSONParseError) in try JSONValue(parsing: bytes) }) ?? authValue
+        }
+        pendingConnects.append(path)
+        let request = SocketIOConnectRequest(
+            socketID: SocketIOSocket.makeID(),
+            namespace: namespace,
+            auth: authValue,
+            handshake: connection.handshake
+        )
+        let loop = eventLoop
+        namespace.handler.authorize(request) { decision in
+            if loop.inEventLoop {
+                self.completeConnect(request, decision: decision)
+            } else {
+                loop.execute { self.completeConnect(request, decision: decision) }
+            }
+        }
+    }
+
+    private func completeConnect(_ request: SocketIOConnectRequest, decision: SocketIOConnectDecision) {
+        let namespace = request.namespace
+        defer { server.releaseReservation(namespace) }
+        guard let index = pendingConnects.firstIndex(of: namespace.path) else { return }
+        pendingConnects.remove(at: index)
+        guard !closed else { return }
+        switch decision {
+        case .refuse(let message, let data):
+            send([SocketIOPacketEncoder.connectError(namespace: namespace.path, message: message, data: data)])
+        case .accept:
+            let socket = SocketIOSocket(id: request.socketID, namespace: namespace, client: self, auth: request.auth)
+            sockets.append(socket)
+            namespace.adapter.add(socket)
+            send([SocketIOPacketEncoder.connect(namespace: namespace.path, socketID: socket.id)])
+            namespace.handler.connected(socket)
+        }
+    }
+
+    // MARK: - Called by sockets
+
+    func send(_ messages: [OutboundMessage]) {
+        for message in messages { connection.send(message) }
+    }
+
+    /// A socket left (by either side); it has already notified its handler.
+    func socketDidLeave(_ socket: SocketIOSocket) {
+        sockets.removeAll { $0 === socket }
+    }
+
+    /// Disconnects every socket with DISCONNECT packets, then closes the connection.
+    func disconnectAll() {
+        for socket in sockets { socket.disconnect(close: false) }
+        connection.close(reason: .forcedClose)
+    }
+
+    // MARK: - Errors
+
+    private func protocolViolation(_ error: SocketIOProtocolError) {
+        server.logger.debug(
+            "protocol violation, closing the connection",
+            metadata: ["eio.sid": "\(connection.id)", "sio.error": "\(error)"]
+        )
+        connection.close(reason: .parseError)
+    }
+
+    static func validatePlaceholders(_ arguments: SocketIOArguments, attachmentCount: Int) throws(SocketIOProtocolError) {
+        let values: [JSONValue]
+        do throws(JSONParseError) {
+            values = try arguments.values()
+        } catch {
+            throw .invalidPayload(error.description)
+        }
+        func check(_ value: JSONValue) throws(SocketIOProtocolError) {
+            switch value {
+            case .object(let object):
+                if object["_placeholder"] == .bool(true) {
+                    guard let number = object["num"]?.intValue, number >= 0, number < attachmentCount else {
+                        throw .illegalAttachments
+                    }
+                    return
+                }
+                for value in object.values { try check(value) }
+            case .array(let array):
+                for value in array { try check(value) }
+            default:
+                break
+            }
+        }
+        for value in values { try check(value) }
+    }
+}

@@ -1,0 +1,185 @@
+import EngineIO
+import NIOCore
+import SwitchyardJSON
+
+/// A concrete namespace (`/chat/lobby`), its sockets and rooms on this node.
+///
+/// Created when registered (static paths) or when the first client connects to a path
+/// that matches a parameterised pattern; an empty parameterised namespace is dropped.
+public final class SocketIONamespace: Sendable {
+    /// The concrete path, e.g. `/chat/lobby`.
+    public let path: String
+    /// The pattern it was registered under, e.g. `/chat/:room`.
+    public let pattern: NamespacePattern
+    /// The pattern's parameters for this path.
+    public let parameters: [String: String]
+    public let handler: any SocketIONamespaceHandler
+    let adapter = RoomAdapter()
+    unowned let server: SocketIOServer
+
+    init(path: String, pattern: NamespacePattern, parameters: [String: String], handler: any SocketIONamespaceHandler, server: SocketIOServer) {
+        self.path = path
+        self.pattern = pattern
+        self.parameters = parameters
+        self.handler = handler
+        self.server = server
+    }
+
+    /// Number of sockets connected on this node.
+    public var socketCount: Int { adapter.count }
+
+    /// The socket with this id on this node.
+    public func socket(id: String) -> SocketIOSocket? { adapter.socket(id: id) }
+
+    /// Rooms with their member counts on this node.
+    public func rooms() -> [String: Int] { adapter.allRooms() }
+
+    /// A broadcast to every socket of the namespace; narrow it with `to` and `except`.
+    public var broadcast: SocketIOBroadcast { SocketIOBroadcast(namespace: self, options: BroadcastOptions()) }
+
+    /// A broadcast to the members of these rooms.
+    public func to(_ rooms: String...) -> SocketIOBroadcast { broadcast.to(rooms) }
+
+    /// Emits to every socket of the namespace.
+    public func emit(_ event: String, _ arguments: SocketIOArguments = SocketIOArguments()) {
+        broadcast.emit(event, arguments)
+    }
+}
+
+/// A broadcast under construction: `namespace.to("room").except("other").emit(…)`.
+public struct SocketIOBroadcast: Sendable {
+    public let namespace: SocketIONamespace
+    public var options: BroadcastOptions
+
+    public init(namespace: SocketIONamespace, options: BroadcastOptions) {
+        self.namespace = namespace
+        self.options = options
+    }
+
+    public func to(_ rooms: String...) -> SocketIOBroadcast { to(rooms) }
+
+    public func to<Rooms: Sequence>(_ rooms: Rooms) -> SocketIOBroadcast where Rooms.Element == String {
+        var copy = self
+        copy.options.rooms.formUnion(rooms)
+        return copy
+    }
+
+    public func except(_ rooms: String...) -> SocketIOBroadcast { except(rooms) }
+
+    public func except<Rooms: Sequence>(_ rooms: Rooms) -> SocketIOBroadcast where Rooms.Element == String {
+        var copy = self
+        copy.options.except.formUnion(rooms)
+        return copy
+    }
+
+    /// Only sockets on this node.
+    public var local: SocketIOBroadcast {
+        var copy = self
+        copy.options.local = true
+        return copy
+    }
+
+    /// Sends the event to every selected socket (the packet is encoded once).
+    public func emit(_ event: String, _ arguments: SocketIOArguments = SocketIOArguments()) {
+        namespace.server.backplane.broadcast(
+            SocketIOBroadcastPacket(event: event, arguments: arguments),
+            namespace: namespace,
+            options: options
+        )
+    }
+
+    public func emit(_ event: String, _ values: [JSONValue]) {
+        emit(event, SocketIOArguments(values))
+    }
+
+    /// Makes the selected sockets join these rooms.
+    public func socketsJoin(_ rooms: [String]) {
+        namespace.server.backplane.socketsJoin(rooms, namespace: namespace, options: options)
+    }
+
+    /// Makes the selected sockets leave these rooms.
+    public func socketsLeave(_ rooms: [String]) {
+        namespace.server.backplane.socketsLeave(rooms, namespace: namespace, options: options)
+    }
+
+    /// Disconnects the selected sockets (closing their connections when `close`).
+    public func disconnectSockets(close: Bool = false) {
+        namespace.server.backplane.disconnectSockets(namespace: namespace, options: options, close: close)
+    }
+
+    /// The ids of the selected sockets on this node.
+    public func localSocketIDs() -> [String] {
+        namespace.adapter.sockets(matching: options).map(\.id)
+    }
+}
+
+/// An event on its way to many sockets.
+public struct SocketIOBroadcastPacket: Sendable {
+    public var event: String
+    public var arguments: SocketIOArguments
+
+    public init(event: String, arguments: SocketIOArguments) {
+        self.event = event
+        self.arguments = arguments
+    }
+
+    /// The wire messages for a namespace.
+    func messages(namespace: String) -> [OutboundMessage] {
+        SocketIOPacketEncoder.event(namespace: namespace, name: event, arguments: arguments)
+    }
+}
+
+/// Carries broadcasts and room operations to the sockets they select, on this node and,
+/// for a cluster, on the others. The local backplane is the default; a Redis driver
+/// implements the same contract.
+public protocol SocketIOBackplane: Sendable {
+    func broadcast(_ packet: SocketIOBroadcastPacket, namespace: SocketIONamespace, options: BroadcastOptions)
+    func socketsJoin(_ rooms: [String], namespace: SocketIONamespace, options: BroadcastOptions)
+    func socketsLeave(_ rooms: [String], namespace: SocketIONamespace, options: BroadcastOptions)
+    func disconnectSockets(namespace: SocketIONamespace, options: BroadcastOptions, close: Bool)
+}
+
+/// Delivery within this process.
+public struct LocalBackplane: SocketIOBackplane {
+    public init() {}
+
+    public func broadcast(_ packet: SocketIOBroadcastPacket, namespace: SocketIONamespace, options: BroadcastOptions) {
+        Self.deliverLocally(packet, namespace: namespace, options: options)
+    }
+
+    public func socketsJoin(_ rooms: [String], namespace: SocketIONamespace, options: BroadcastOptions) {
+        for socket in namespace.adapter.sockets(matching: options) { socket.join(rooms) }
+    }
+
+    public func socketsLeave(_ rooms: [String], namespace: SocketIONamespace, options: BroadcastOptions) {
+        for socket in namespace.adapter.sockets(matching: options) {
+            for room in rooms { socket.leave(room) }
+        }
+    }
+
+    public func disconnectSockets(namespace: SocketIONamespace, options: BroadcastOptions, close: Bool) {
+        for socket in namespace.adapter.sockets(matching: options) { socket.disconnect(close: close) }
+    }
+
+    /// Encodes once and writes to every selected socket of this node, one task per event
+    /// loop (sockets on the caller's loop are written at once).
+    public static func deliverLocally(_ packet: SocketIOBroadcastPacket, namespace: SocketIONamespace, options: BroadcastOptions) {
+        let targets = namespace.adapter.sockets(matching: options)
+        guard !targets.isEmpty else { return }
+        let messages = packet.messages(namespace: namespace.path)
+        var byLoop: [ObjectIdentifier: (EventLoop, [SocketIOSocket])] = [:]
+        for socket in targets {
+            let loop = socket.eventLoop
+            if loop.inEventLoop {
+                socket.sendRaw(messages)
+            } else {
+                byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(socket)
+            }
+        }
+        for (loop, sockets) in byLoop.values {
+            loop.execute {
+                for socket in sockets { socket.sendRaw(messages) }
+            }
+        }
+    }
+}

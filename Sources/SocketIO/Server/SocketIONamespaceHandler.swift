@@ -1,0 +1,94 @@
+import EngineIO
+import NIOCore
+import SwitchyardJSON
+
+/// The behaviour of a namespace: who may join, what happens on events, and on leaving.
+///
+/// Every method is called on the socket's event loop. ``authorize(_:decide:)`` may call
+/// `decide` later and from any thread (an identity lookup, say); nothing of that socket is
+/// served until it does.
+///
+/// ```swift
+/// struct Echo: SocketIONamespaceHandler {
+///     func received(_ event: SocketIOEvent, from socket: SocketIOSocket) {
+///         if let ack = event.ack { ack.send(event.arguments) }
+///         else { socket.emit("echo", event.arguments) }
+///     }
+/// }
+/// try server.register("/", handler: Echo())
+/// ```
+public protocol SocketIONamespaceHandler: Sendable {
+    /// Decides on a CONNECT. The default accepts.
+    func authorize(_ request: SocketIOConnectRequest, decide: @escaping @Sendable (SocketIOConnectDecision) -> Void)
+    /// The socket joined (the client has its CONNECT reply).
+    func connected(_ socket: SocketIOSocket)
+    /// An event arrived from the socket's client.
+    func received(_ event: SocketIOEvent, from socket: SocketIOSocket)
+    /// The socket left the namespace. Called once per connected socket.
+    func disconnected(_ socket: SocketIOSocket, reason: SocketIODisconnectReason)
+}
+
+extension SocketIONamespaceHandler {
+    public func authorize(_ request: SocketIOConnectRequest, decide: @escaping @Sendable (SocketIOConnectDecision) -> Void) {
+        decide(.accept)
+    }
+    public func connected(_ socket: SocketIOSocket) {}
+    public func received(_ event: SocketIOEvent, from socket: SocketIOSocket) {}
+    public func disconnected(_ socket: SocketIOSocket, reason: SocketIODisconnectReason) {}
+}
+
+/// A client asking to join a namespace.
+public struct SocketIOConnectRequest: Sendable {
+    /// The id the socket will have if accepted.
+    public var socketID: String
+    public var namespace: SocketIONamespace
+    /// The CONNECT payload (`{}` when the client sent none).
+    public var auth: JSONValue
+    /// The HTTP request that opened the connection.
+    public var handshake: EngineIOHandshake
+}
+
+/// The answer to a CONNECT.
+public enum SocketIOConnectDecision: Sendable, Equatable {
+    case accept
+    /// Refuse with a CONNECT_ERROR `{"message": message, "data": data}`.
+    case refuse(message: String, data: JSONValue?)
+}
+
+/// An event from a client.
+public struct SocketIOEvent: Sendable {
+    public var name: String
+    public var arguments: SocketIOArguments
+    /// How to answer, when the client asked for an acknowledgement.
+    public var ack: SocketIOAcknowledger?
+
+    public init(name: String, arguments: SocketIOArguments, ack: SocketIOAcknowledger?) {
+        self.name = name
+        self.arguments = arguments
+        self.ack = ack
+    }
+}
+
+/// Answers one event's acknowledgement request. Send once; later sends are ignored by
+/// clients (the ack id is spent).
+public struct SocketIOAcknowledger: Sendable {
+    let socket: SocketIOSocket
+    /// The client's ack id.
+    public let id: UInt64
+
+    /// Sends the acknowledgement with these arguments.
+    public func send(_ arguments: SocketIOArguments) {
+        socket.sendAck(id: id, arguments: arguments)
+    }
+
+    /// Sends the acknowledgement with these values.
+    public func send(_ values: [JSONValue]) {
+        send(SocketIOArguments(values))
+    }
+}
+
+/// Why a server-to-client acknowledgement did not arrive.
+public enum SocketIOAckError: Error, Sendable, Hashable {
+    case timeout
+    case disconnected
+}

@@ -1,0 +1,131 @@
+import EngineIO
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The Socket.IO v5 server: an Engine.IO application that multiplexes namespaces over
+/// each Engine.IO connection.
+///
+/// ```swift
+/// let io = SocketIOServer(configuration: .init(), logger: logger)
+/// try io.register("/chat/:room", handler: ChatHandler())
+/// let endpoint = EngineIOServer(configuration: engine, application: io, logger: logger)
+/// ```
+public final class SocketIOServer: EngineIOApplication, Sendable {
+    public let configuration: SocketIOConfiguration
+    public let logger: Logger
+    let backplaneBox: NIOLockedValueBox<any SocketIOBackplane>
+
+    private struct Registry {
+        /// Registered patterns, most specific first.
+        var patterns: [(NamespacePattern, any SocketIONamespaceHandler)] = []
+        /// Concrete namespaces by path.
+        var namespaces: [String: SocketIONamespace] = [:]
+        /// Connects in progress per parameterised namespace (keeps it from being dropped).
+        var reservations: [String: Int] = [:]
+    }
+
+    private let registry = NIOLockedValueBox(Registry())
+
+    public init(configuration: SocketIOConfiguration = SocketIOConfiguration(), backplane: any SocketIOBackplane = LocalBackplane(), logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.backplaneBox = NIOLockedValueBox(backplane)
+    }
+
+    /// How broadcasts and room operations reach sockets (local by default).
+    public var backplane: any SocketIOBackplane {
+        get { backplaneBox.withLockedValue { $0 } }
+        set { backplaneBox.withLockedValue { $0 = newValue } }
+    }
+
+    /// Registers a namespace: a static path (`/chat`) or a pattern (`/chat/:room`).
+    public func register(_ path: String, handler: any SocketIONamespaceHandler) throws {
+        let pattern = try NamespacePattern(path)
+        try registry.withLockedValue { registry in
+            guard !registry.patterns.contains(where: { $0.0 == pattern }) else {
+                throw SocketIOServerError.duplicateNamespace(path)
+            }
+            registry.patterns.append((pattern, handler))
+            registry.patterns.sort { lhs, rhs in
+                if lhs.0.isParameterised != rhs.0.isParameterised { return !lhs.0.isParameterised }
+                return lhs.0.staticSegmentCount > rhs.0.staticSegmentCount
+            }
+            if !pattern.isParameterised {
+                registry.namespaces[path] = SocketIONamespace(path: path, pattern: pattern, parameters: [:], handler: handler, server: self)
+            }
+        }
+    }
+
+    /// The registered patterns, in matching order.
+    public var registeredPatterns: [NamespacePattern] {
+        registry.withLockedValue { $0.patterns.map(\.0) }
+    }
+
+    /// The namespace at this path, if it exists on this node.
+    public func namespace(_ path: String) -> SocketIONamespace? {
+        registry.withLockedValue { $0.namespaces[path] }
+    }
+
+    /// Every concrete namespace on this node.
+    public var namespaces: [SocketIONamespace] {
+        registry.withLockedValue { Array($0.namespaces.values) }
+    }
+
+    /// Finds (or creates, for a parameterised match) the namespace a CONNECT names, and
+    /// reserves it until ``releaseReservation(_:)``.
+    func reserveNamespace(forConnect path: String) -> SocketIONamespace? {
+        registry.withLockedValue { registry in
+            if let existing = registry.namespaces[path] {
+                if existing.pattern.isParameterised { registry.reservations[path, default: 0] += 1 }
+                return existing
+            }
+            for (pattern, handler) in registry.patterns where pattern.isParameterised {
+                guard let parameters = pattern.match(path) else { continue }
+                let namespace = SocketIONamespace(path: path, pattern: pattern, parameters: parameters, handler: handler, server: self)
+                registry.namespaces[path] = namespace
+                registry.reservations[path, default: 0] += 1
+                return namespace
+            }
+            return nil
+        }
+    }
+
+    /// Ends a reservation taken by ``reserveNamespace(forConnect:)``.
+    func releaseReservation(_ namespace: SocketIONamespace) {
+        guard namespace.pattern.isParameterised else { return }
+        registry.withLockedValue { registry in
+            let remaining = (registry.reservations[namespace.path] ?? 1) - 1
+            registry.reservations[namespace.path] = remaining > 0 ? remaining : nil
+        }
+        dropIfEmpty(namespace)
+    }
+
+    /// Drops an empty parameterised namespace nobody is joining.
+    func dropIfEmpty(_ namespace: SocketIONamespace) {
+        guard namespace.pattern.isParameterised else { return }
+        registry.withLockedValue { registry in
+            guard registry.reservations[namespace.path] == nil,
+                registry.namespaces[namespace.path] === namespace,
+                namespace.adapter.isEmpty
+            else { return }
+            registry.namespaces[namespace.path] = nil
+        }
+    }
+
+    // MARK: - EngineIOApplication
+
+    public func sessionOpened(_ connection: EngineIOConnection) -> any EngineIOConnectionHandler {
+        SocketIOClient(server: self, connection: connection)
+    }
+}
+
+public enum SocketIOServerError: Error, Hashable, CustomStringConvertible {
+    case duplicateNamespace(String)
+
+    public var description: String {
+        switch self {
+        case .duplicateNamespace(let path): return "namespace '\(path)' is registered twice"
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import EngineIO
+import NIOCore
+import SwitchyardJSON
+
+/// One client's membership of one namespace.
+///
+/// Methods may be called from any thread; they run on the socket's event loop (hopping
+/// when needed). State is confined to that loop.
+public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
+    /// The socket id (distinct from the Engine.IO session id), also the name of the
+    /// socket's own room.
+    public let id: String
+    public let namespace: SocketIONamespace
+    /// The CONNECT payload (`{}` when none was sent).
+    public let auth: JSONValue
+    let client: SocketIOClient
+
+    /// Application state attached to the socket (confined to ``eventLoop``).
+    public var userInfo: (any Sendable)?
+
+    private var connected = true
+    /// Ack ids start at 1 per socket, as the reference servers number them.
+    private var nextAckID: UInt64 = 1
+    private var pendingAcks: [UInt64: @Sendable (Result<SocketIOArguments, SocketIOAckError>) -> Void] = [:]
+
+    init(id: String, namespace: SocketIONamespace, client: SocketIOClient, auth: JSONValue) {
+        self.id = id
+        self.namespace = namespace
+        self.client = client
+        self.auth = auth
+    }
+
+    public var eventLoop: EventLoop { client.eventLoop }
+
+    /// The HTTP request that opened the connection.
+    public var handshake: EngineIOHandshake { client.connection.handshake }
+
+    /// The Engine.IO connection carrying this socket.
+    public var connection: EngineIOConnection { client.connection }
+
+    /// Whether the socket is still in its namespace.
+    public var isConnected: Bool {
+        eventLoop.assertInEventLoop()
+        return connected
+    }
+
+    /// The rooms the socket is in, including its own id room.
+    public var rooms: Set<String> { namespace.adapter.rooms(of: id) }
+
+    static func makeID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var bytes = [UInt8](repeating: 0, count: 20)
+        var bits: UInt64 = generator.next()
+        var available = 64
+        for index in 0..<20 {
+            if available < 6 {
+                bits = generator.next()
+                available = 64
+            }
+            bytes[index] = alphabet[Int(bits & 0x3F)]
+            bits >>= 6
+            available -= 6
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private func onLoop(_ body: @escaping @Sendable () -> Void) {
+        if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
+    }
+
+    // MARK: - Emitting
+
+    /// Sends an event to this socket's client.
+    public func emit(_ event: String, _ arguments: SocketIOArguments = SocketIOArguments()) {
+        let messages = SocketIOPacketEncoder.event(namespace: namespace.path, name: event, arguments: arguments)
+        onLoop { if self.connected { self.client.send(messages) } }
+    }
+
+    public func emit(_ event: String, _ values: [JSONValue]) {
+        emit(event, SocketIOArguments(values))
+    }
+
+    /// Sends an event and waits for the client's acknowledgement.
+    ///
+    /// `ack` runs on the socket's event loop with the client's arguments, or with
+    /// ``SocketIOAckError/timeout`` after `timeout` (default: the configured ack timeout),
+    /// or ``SocketIOAckError/disconnected`` if the socket leaves first.
+    public func emit(
+        _ event: String,
+        _ arguments: SocketIOArguments,
+        timeout: TimeAmount? = nil,
+        ack: @escaping @Sendable (Result<SocketIOArguments, SocketIOAckError>) -> Void
+    ) {
+        onLoop {
+            guard self.connected else { return ack(.failure(.disconnected)) }
+            let id = self.nextAckID
+            self.nextAckID &+= 1
+            self.pendingAcks[id] = ack
+            let deadline = self.eventLoop.now + (timeout ?? self.namespace.server.configuration.ackTimeout)
+            self.client.connection.timers.schedule(at: deadline, target: self, token: id)
+            self.client.send(SocketIOPacketEncoder.event(namespace: self.namespace.path, name: event, arguments: arguments, ackID: id))
+        }
+    }
+
+    /// Sends an event and returns the client's acknowledgement.
+    public func emitWithAck(_ event: String, _ arguments: SocketIOArguments = SocketIOArguments(), timeout: TimeAmount? = nil) async throws -> SocketIOArguments {
+        try await withCheckedThrowingContinuation { continuation in
+            emit(event, arguments, timeout: timeout) { result in continuation.resume(with: result) }
+        }
+    }
+
+    /// Sends already-encoded messages (broadcast delivery). On the socket's loop.
+    func sendRaw(_ messages: [OutboundMessage]) {
+        guard connected else { return }
+        client.send(messages)
+    }
+
+    func sendAck(id: UInt64, arguments: SocketIOArguments) {
+        let messages = SocketIOPacketEncoder.ack(namespace: namespace.path, ackID: id, arguments: arguments)
+        onLoop { if self.connected { self.client.send(messages) } }
+    }
+
+    // MARK: - Rooms
+
+    public func join(_ rooms: String...) { join(rooms) }
+
+    public func join(_ rooms: [String]) {
+        namespace.adapter.join(id, rooms: rooms)
+    }
+
+    public func leave(_ room: String) {
+        namespace.adapter.leave(id, rooms: [room])
+    }
+
+    /// A broadcast to these rooms that leaves this socket out.
+    public func to(_ rooms: String...) -> SocketIOBroadcast {
+        namespace.broadcast.to(rooms).except(id)
+    }
+
+    /// A broadcast to every other socket of the namespace.
+    public var broadcast: SocketIOBroadcast {
+        namespace.broadcast.except(id)
+    }
+
+    // MARK: - Disconnecting
+
+    /// Removes the socket from its namespace with a DISCONNECT packet (reason
+    /// `server namespace disconnect`); with `close`, closes the whole connection.
+    public func disconnect(close: Bool = false) {
+        onLoop {
+            if close {
+                self.client.disconnectAll()
+                return
+            }
+            guard self.connected else { return }
+            self.client.send([SocketIOPacketEncoder.disconnect(namespace: self.namespace.path)])
+            self.onClose(reason: .serverNamespaceDisconnect)
+        }
+    }
+
+    // MARK: - Called by the client (on the loop)
+
+    func onEvent(name: String, arguments: SocketIOArguments, ackID: UInt64?) {
+        let ack = ackID.map { SocketIOAcknowledger(socket: self, id: $0) }
+        namespace.handler.received(SocketIOEvent(name: name, arguments: arguments, ack: ack), from: self)
+    }
+
+    func onAck(id: UInt64, arguments: SocketIOArguments) {
+        guard let callback = pendingAcks.removeValue(forKey: id) else { return }
+        callback(.success(arguments))
+    }
+
+    func onClientDisconnect() {
+        onClose(reason: .clientNamespaceDisconnect)
+    }
+
+    /// The single way a socket leaves its namespace.
+    func onClose(reason: SocketIODisconnectReason) {
+        guard connected else { return }
+        connected = false
+        client.socketDidLeave(self)
+        namespace.adapter.remove(self)
+        let acks = pendingAcks
+        pendingAcks = [:]
+        for callback in acks.values { callback(.failure(.disconnected)) }
+        namespace.handler.disconnected(self, reason: reason)
+        namespace.server.dropIfEmpty(namespace)
+    }
+
+    public func timerFired(token: UInt64, now: NIODeadline) {
+        guard let callback = pendingAcks.removeValue(forKey: token) else { return }
+        callback(.failure(.timeout))
+    }
+}

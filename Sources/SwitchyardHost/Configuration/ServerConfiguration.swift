@@ -1,0 +1,144 @@
+import EngineIO
+import Foundation
+import NIOCore
+import SocketIO
+import SwitchyardJSON
+
+/// Everything `switchyard serve` needs, from defaults, a config file, the environment and
+/// flags (later sources override earlier ones).
+///
+/// The file is JSON; every key is optional:
+///
+/// ```json
+/// {
+///   "listen": { "host": "127.0.0.1", "port": 3000 },
+///   "engine": { "pingInterval": 25000, "pingTimeout": 20000, "maxPayload": 1000000,
+///               "upgradeTimeout": 10000, "transports": ["polling", "websocket"],
+///               "cors": { "origins": ["*"], "credentials": true } },
+///   "socketio": { "path": "/socket.io/", "connectTimeout": 45000, "ackTimeout": 30000,
+///                 "maxAttachments": 10 },
+///   "application": "conformance",
+///   "threads": 2,
+///   "logLevel": "info"
+/// }
+/// ```
+/// Durations are integer milliseconds.
+public struct ServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 3000
+    /// Event-loop threads (default: one per core).
+    public var threads: Int = System.coreCount
+    public var logLevel: String = "info"
+    public var engine = EngineIOConfiguration()
+    public var socketIO = SocketIOConfiguration()
+    /// The built-in application to serve.
+    public var application: BuiltinApplication = .conformance
+
+    public init() {}
+
+    /// Reads a configuration file over the defaults.
+    public static func load(file path: String) throws(ConfigurationError) -> ServerConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(source: path, keyPath: "", problem: "cannot read the file")
+        }
+        let value: JSONValue
+        do throws(JSONParseError) {
+            value = try JSONValue(parsing: data)
+        } catch {
+            throw ConfigurationError(source: path, keyPath: "", problem: "not valid JSON: \(error)")
+        }
+        var configuration = ServerConfiguration()
+        try configuration.apply(value, source: path)
+        return configuration
+    }
+
+    /// Applies a parsed configuration document.
+    public mutating func apply(_ document: JSONValue, source: String) throws(ConfigurationError) {
+        var root = try ConfigReader(source: source, path: "", value: document)
+        if var listen = try root.object("listen") {
+            host = try listen.string("host") ?? host
+            port = try listen.int("port", range: 0...65535) ?? port
+            try listen.finish()
+        }
+        threads = try root.int("threads", range: 1...256) ?? threads
+        if let level = try root.string("logLevel") {
+            guard Self.logLevels.contains(level) else {
+                throw ConfigurationError(source: source, keyPath: "logLevel", problem: "expected one of \(Self.logLevels.joined(separator: ", "))")
+            }
+            logLevel = level
+        }
+        if var engineReader = try root.object("engine") {
+            try applyEngine(&engineReader)
+            try engineReader.finish()
+        }
+        if var socketReader = try root.object("socketio") {
+            engine.path = try socketReader.string("path") ?? engine.path
+            if let ms = try socketReader.int("connectTimeout", range: 1...86_400_000) { socketIO.connectTimeout = .milliseconds(Int64(ms)) }
+            if let ms = try socketReader.int("ackTimeout", range: 1...86_400_000) { socketIO.ackTimeout = .milliseconds(Int64(ms)) }
+            socketIO.maxAttachments = try socketReader.int("maxAttachments", range: 0...1000) ?? socketIO.maxAttachments
+            try socketReader.finish()
+        }
+        if let name = try root.string("application") {
+            guard let application = BuiltinApplication(rawValue: name) else {
+                throw ConfigurationError(
+                    source: source,
+                    keyPath: "application",
+                    problem: "unknown application '\(name)' (known: \(BuiltinApplication.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
+            }
+            self.application = application
+        }
+        try root.finish()
+    }
+
+    private mutating func applyEngine(_ reader: inout ConfigReader) throws(ConfigurationError) {
+        if let ms = try reader.int("pingInterval", range: 1...86_400_000) { engine.pingInterval = .milliseconds(Int64(ms)) }
+        if let ms = try reader.int("pingTimeout", range: 1...86_400_000) { engine.pingTimeout = .milliseconds(Int64(ms)) }
+        if let ms = try reader.int("upgradeTimeout", range: 1...86_400_000) { engine.upgradeTimeout = .milliseconds(Int64(ms)) }
+        engine.maxPayload = try reader.int("maxPayload", range: 1...(1 << 30)) ?? engine.maxPayload
+        if let names = try reader.strings("transports") {
+            var transports: Set<EngineIOTransportKind> = []
+            for name in names {
+                guard let transport = EngineIOTransportKind(rawValue: name) else {
+                    throw ConfigurationError(source: reader.source, keyPath: "engine.transports", problem: "unknown transport '\(name)' (polling, websocket)")
+                }
+                transports.insert(transport)
+            }
+            guard !transports.isEmpty else {
+                throw ConfigurationError(source: reader.source, keyPath: "engine.transports", problem: "at least one transport is needed")
+            }
+            engine.transports = transports
+        }
+        if var cors = try reader.object("cors") {
+            let origins = try cors.strings("origins") ?? engine.cors.allowedOrigins
+            let credentials = try cors.bool("credentials") ?? engine.cors.allowCredentials
+            engine.cors = CORSPolicy(allowedOrigins: origins, allowCredentials: credentials)
+            try cors.finish()
+        }
+    }
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Applies `SWITCHYARD_*` environment variables.
+    public mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigurationError) {
+        if let host = environment["SWITCHYARD_HOST"] { self.host = host }
+        if let port = environment["SWITCHYARD_PORT"] {
+            guard let value = Int(port), (0...65535).contains(value) else {
+                throw ConfigurationError(source: "environment", keyPath: "SWITCHYARD_PORT", problem: "expected a port number")
+            }
+            self.port = value
+        }
+        if let level = environment["SWITCHYARD_LOG_LEVEL"] {
+            guard Self.logLevels.contains(level) else {
+                throw ConfigurationError(source: "environment", keyPath: "SWITCHYARD_LOG_LEVEL", problem: "expected one of \(Self.logLevels.joined(separator: ", "))")
+            }
+            self.logLevel = level
+        }
+    }
+}
+
+/// Applications the host can serve without plugins.
+public enum BuiltinApplication: String, Sendable, CaseIterable {
+    /// The reference server of the official Engine.IO and Socket.IO protocol test suites.
+    case conformance
+}

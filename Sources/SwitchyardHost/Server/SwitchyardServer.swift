@@ -1,0 +1,74 @@
+import EngineIO
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import SocketIO
+
+/// The running server: endpoints composed from the configuration, bound to a port, shut
+/// down gracefully (stop accepting, close every session with `server shutting down`).
+///
+/// A `Service`: run it in a `ServiceGroup`, which ends it on SIGTERM or SIGINT.
+public final class SwitchyardServer: Service, Sendable {
+    public let configuration: ServerConfiguration
+    let logger: Logger
+    let group: EventLoopGroup
+    let httpServer: EngineIOHTTPServer
+    /// The Socket.IO server of the application.
+    public let socketIO: SocketIOServer
+    private let onListening: (@Sendable (SocketAddress) -> Void)?
+
+    public init(
+        configuration: ServerConfiguration,
+        group: EventLoopGroup,
+        logger: Logger,
+        onListening: (@Sendable (SocketAddress) -> Void)? = nil
+    ) throws {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        self.onListening = onListening
+
+        let socketIO = SocketIOServer(configuration: configuration.socketIO, logger: logger)
+        var endpoints = [EngineIOServer(configuration: configuration.engine, application: socketIO, logger: logger)]
+        switch configuration.application {
+        case .conformance:
+            try socketIO.register("/", handler: ConformanceNamespaceHandler())
+            try socketIO.register("/custom", handler: ConformanceNamespaceHandler())
+            var echo = configuration.engine
+            echo.path = "/engine.io/"
+            endpoints.append(EngineIOServer(configuration: echo, application: EngineIOEchoApplication(), logger: logger))
+        }
+        self.socketIO = socketIO
+        self.httpServer = EngineIOHTTPServer(endpoints: endpoints, fallback: HealthResponder(), logger: logger)
+    }
+
+    public func run() async throws {
+        let channel = try await httpServer.bind(host: configuration.host, port: configuration.port, group: group).get()
+        if let address = channel.localAddress {
+            logger.info("listening", metadata: ["address": "\(address)"])
+            onListening?(address)
+        }
+        // Wait for the group's shutdown signal (SIGTERM/SIGINT or cancellation).
+        try? await gracefulShutdown()
+        logger.info("shutting down")
+        try? await channel.close()
+        httpServer.closeAllSessions()
+        // Give the close frames and final poll answers a moment to leave.
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+}
+
+/// `GET /health` answers `{"status":"ok"}`; other paths 404.
+struct HealthResponder: HTTPFallbackResponder {
+    func respond(to head: HTTPRequestHead, body: ByteBuffer?, remoteAddress: SocketAddress?, eventLoop: EventLoop) -> EventLoopFuture<HTTPFallbackResponse> {
+        let response: HTTPFallbackResponse
+        if head.uri == "/health" || head.uri.hasPrefix("/health?") {
+            response = .text(.ok, #"{"status":"ok"}"#, contentType: "application/json")
+        } else {
+            response = .text(.notFound, "Not Found\n")
+        }
+        return eventLoop.makeSucceededFuture(response)
+    }
+}
