@@ -77,6 +77,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "SwitchyardTestSupport",
+            dependencies: [
+                "EngineIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "SwitchyardJSONTests",
             dependencies: ["SwitchyardJSON"]
@@ -85,6 +96,7 @@ let package = Package(
             name: "EngineIOTests",
             dependencies: [
                 "EngineIO",
+                "SwitchyardTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -95,6 +107,7 @@ let package = Package(
             name: "SocketIOTests",
             dependencies: [
                 "SocketIO",
+                "SwitchyardTestSupport",
                 "EngineIO",
                 "SwitchyardJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -103,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardHostTests",
-            dependencies: ["SwitchyardHost"]
+            dependencies: ["SwitchyardHost", "SwitchyardTestSupport", "SwitchyardJSON"]
         ),
     ]
 )

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOWebSocket
 
 /// Answers HTTP requests that are not for an Engine.IO endpoint (health, metrics, admin…).
 public protocol HTTPFallbackResponder: Sendable {
@@ -69,6 +70,17 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
             request.abandoned()
         }
         context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        switch error {
+        case is NIOWebSocketUpgradeError:
+            // The upgrader refused a WebSocket; the request follows and gets the error reply.
+            return
+        default:
+            if case .discarding = state { return }  // we already answered and are closing
+            context.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -206,22 +218,29 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
                 decoded = .failure(.emptyPacket)
             }
             let loop = context.eventLoop
-            session.onLoop { session in
-                let reply: EngineIOHTTPError?
+            let deliver: @Sendable (EngineIOConnection) -> EngineIOHTTPError? = { session in
                 switch decoded {
-                case .success(let packets): reply = session.dataReceived(packets)
+                case .success(let packets): return session.dataReceived(packets)
                 case .failure:
                     session.malformedDataReceived()
-                    reply = EngineIOHTTPError(.badRequest)
+                    return EngineIOHTTPError(.badRequest)
                 }
-                loop.execute {
-                    guard let context = self.context else { return }
-                    if let reply {
-                        self.respond(error: reply, head: head, endpoint: endpoint, context: context)
-                        self.state = .idle
-                    } else {
-                        self.finish(status: .ok, headers: cors.adding(contentType: "text/html"), body: ByteBuffer(string: "ok"), keepAlive: keepAlive, context: context)
-                    }
+            }
+            let reply: @Sendable (EngineIOHTTPError?) -> Void = { error in
+                guard let context = self.context else { return }
+                if let error {
+                    self.respond(error: error, head: head, endpoint: endpoint, context: context)
+                    self.state = .idle
+                } else {
+                    self.finish(status: .ok, headers: cors.adding(contentType: "text/html"), body: ByteBuffer(string: "ok"), keepAlive: keepAlive, context: context)
+                }
+            }
+            if session.eventLoop === loop {
+                reply(deliver(session))
+            } else {
+                session.eventLoop.execute {
+                    let error = deliver(session)
+                    loop.execute { reply(error) }
                 }
             }
 

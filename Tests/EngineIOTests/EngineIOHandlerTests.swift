@@ -1,0 +1,443 @@
+import EngineIO
+import Foundation
+import Logging
+import NIOCore
+import SwitchyardTestSupport
+import Testing
+
+/// Echoes every message; records closes.
+final class EchoApplication: EngineIOApplication, @unchecked Sendable {
+    var closeReasons: [EngineIOCloseReason] = []
+    var transportChanges: [EngineIOTransportKind] = []
+
+    func sessionOpened(_ connection: EngineIOConnection) -> any EngineIOConnectionHandler {
+        Handler(connection: connection, app: self)
+    }
+
+    final class Handler: EngineIOConnectionHandler {
+        let connection: EngineIOConnection
+        let app: EchoApplication
+        init(connection: EngineIOConnection, app: EchoApplication) {
+            self.connection = connection
+            self.app = app
+        }
+        func didReceive(text: ByteBuffer) {
+            if String(buffer: text) == "close-me" { return connection.close() }
+            connection.send(.text(capacity: text.readableBytes) { $0.writeImmutableBuffer(text) })
+        }
+        func didReceive(binary: ByteBuffer) { connection.send(.binary(binary)) }
+        func transportChanged(to transport: EngineIOTransportKind) { app.transportChanges.append(transport) }
+        func didClose(reason: EngineIOCloseReason) { app.closeReasons.append(reason) }
+    }
+}
+
+/// The HTTP and WebSocket handlers, through the real pipeline on `EmbeddedChannel`.
+@Suite("Engine.IO handlers on EmbeddedChannel")
+struct EngineIOHandlerTests {
+    let app = EchoApplication()
+    let server: EmbeddedServer
+    let endpoint: EngineIOServer
+
+    init() {
+        var configuration = EngineIOConfiguration()
+        configuration.pingInterval = .milliseconds(300)
+        configuration.pingTimeout = .milliseconds(200)
+        configuration.maxPayload = 1000
+        configuration.upgradeTimeout = .milliseconds(1000)
+        configuration.cors = CORSPolicy(allowedOrigins: ["https://app.example.com"])
+        endpoint = EngineIOServer(configuration: configuration, application: app, logger: Logger(label: "test"))
+        server = EmbeddedServer(endpoints: [endpoint])
+    }
+
+    struct OpenPacket: Decodable {
+        var sid: String
+        var upgrades: [String]
+        var pingInterval: Int
+        var pingTimeout: Int
+        var maxPayload: Int
+    }
+
+    func decodeOpen(_ text: String) throws -> OpenPacket {
+        #expect(text.first == "0")
+        return try JSONDecoder().decode(OpenPacket.self, from: Data(text.dropFirst().utf8))
+    }
+
+    func openPollingSession(_ connection: EmbeddedConnection) throws -> String {
+        let response = try #require(try connection.request("GET", "/socket.io/?EIO=4&transport=polling"))
+        #expect(response.status == 200)
+        return try decodeOpen(response.bodyText).sid
+    }
+
+    // MARK: Polling
+
+    @Test("The polling handshake returns the open packet with the configured values")
+    func pollingHandshake() throws {
+        let connection = try server.connect()
+        let response = try #require(try connection.request("GET", "/socket.io/?EIO=4&transport=polling", headers: [("Origin", "https://app.example.com")]))
+        #expect(response.status == 200)
+        #expect(response.header("Content-Type") == "text/plain; charset=UTF-8")
+        #expect(response.header("Access-Control-Allow-Origin") == "https://app.example.com")
+        #expect(response.header("Access-Control-Allow-Credentials") == "true")
+        let open = try decodeOpen(response.bodyText)
+        #expect(open.sid.count == 20)
+        #expect(open.upgrades == ["websocket"])
+        #expect(open.pingInterval == 300)
+        #expect(open.pingTimeout == 200)
+        #expect(open.maxPayload == 1000)
+        #expect(endpoint.sessionCount == 1)
+    }
+
+    @Test("A request delivered one byte at a time is handled the same")
+    func byteByByteRequest() throws {
+        let connection = try server.connect()
+        let response = try #require(try connection.request("GET", "/socket.io/?EIO=4&transport=polling", chunkSize: 1))
+        #expect(response.status == 200)
+        #expect(response.bodyText.hasPrefix("0{\"sid\""))
+    }
+
+    @Test("Posted packets are echoed on the next poll, several per payload, binary as base64")
+    func postThenPoll() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        let post = try #require(try connection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "4one\u{1e}4two\u{1e}bAQIDBA=="))
+        #expect(post.status == 200)
+        #expect(post.bodyText == "ok")
+        let poll = try #require(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)"))
+        #expect(poll.bodyText == "4one\u{1e}4two\u{1e}bAQIDBA==")
+    }
+
+    @Test("A poll with nothing to send is parked until a message arrives")
+    func parkedPoll() throws {
+        let pollConnection = try server.connect()
+        let sid = try openPollingSession(pollConnection)
+        #expect(try pollConnection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)") == nil)
+        let postConnection = try server.connect()
+        _ = try postConnection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "4late")
+        let released = try #require(try pollConnection.readResponse())
+        #expect(released.bodyText == "4late")
+    }
+
+    @Test("A parked poll is answered by the ping when the interval passes")
+    func pollReleasedByPing() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        #expect(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)") == nil)
+        server.advance(by: .milliseconds(299))
+        #expect(try connection.readResponse() == nil)
+        server.advance(by: .milliseconds(1))
+        #expect(try connection.readResponse()?.bodyText == "2")
+    }
+
+    @Test("Without a pong the polling session closes with 'ping timeout'; its sid is then unknown")
+    func pollingPingTimeout() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        server.advance(by: .milliseconds(300))
+        server.advance(by: .milliseconds(200))
+        #expect(app.closeReasons == [.pingTimeout])
+        let poll = try #require(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)"))
+        #expect(poll.status == 400)
+        #expect(poll.bodyText == #"{"code":1,"message":"Session ID unknown"}"#)
+    }
+
+    @Test("A pong keeps the session alive past the timeout")
+    func pongKeepsAlive() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        for _ in 0..<5 {
+            server.advance(by: .milliseconds(300))
+            #expect(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)")?.bodyText == "2")
+            server.advance(by: .milliseconds(100))
+            #expect(try connection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "3")?.status == 200)
+        }
+        #expect(app.closeReasons.isEmpty)
+    }
+
+    @Test("A second concurrent poll closes the session: the parked one gets '1', the second a 400")
+    func duplicatePoll() throws {
+        let first = try server.connect()
+        let sid = try openPollingSession(first)
+        #expect(try first.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)") == nil)
+        let second = try server.connect()
+        let rejected = try #require(try second.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)&t=burst"))
+        #expect(rejected.status == 400)
+        #expect(try first.readResponse()?.bodyText == "1")
+        #expect(app.closeReasons == [.transportError])
+        #expect(try second.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)")?.status == 400)
+    }
+
+    @Test("An invalid POST body answers 400 and closes the session with 'parse error'")
+    func invalidBody() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        let response = try #require(try connection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "abc"))
+        #expect(response.status == 400)
+        #expect(app.closeReasons == [.parseError])
+        #expect(endpoint.sessionCount == 0)
+    }
+
+    @Test("A POST announcing more than maxPayload is refused with 413 before its body is read")
+    func oversizedByContentLength() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        let body = [UInt8](repeating: UInt8(ascii: "a"), count: 1001)
+        let response = try #require(try connection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: body))
+        #expect(response.status == 413)
+        #expect(response.bodyText == #"{"code":3,"message":"Payload too large"}"#)
+        #expect(app.closeReasons == [.transportError])
+        #expect(!connection.isActive)
+    }
+
+    @Test("A chunked POST that grows past maxPayload is refused when it crosses the limit")
+    func oversizedChunked() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        let head = "POST /socket.io/?EIO=4&transport=polling&sid=\(sid) HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        try connection.writeRaw(Array(head.utf8))
+        let chunk = String(repeating: "a", count: 600)
+        try connection.writeRaw(Array("258\r\n\(chunk)\r\n".utf8))
+        #expect(try connection.readResponse() == nil)
+        try connection.writeRaw(Array("258\r\n\(chunk)\r\n".utf8))
+        #expect(try connection.readResponse()?.status == 413)
+        #expect(app.closeReasons == [.transportError])
+    }
+
+    @Test("A close packet posted while a poll is parked releases it with noop-free close and ends the session")
+    func clientClose() throws {
+        let pollConnection = try server.connect()
+        let sid = try openPollingSession(pollConnection)
+        #expect(try pollConnection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)") == nil)
+        let post = try server.connect()
+        #expect(try post.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "1")?.status == 200)
+        #expect(try pollConnection.readResponse()?.bodyText == "1")
+        #expect(app.closeReasons == [.transportClose])
+    }
+
+    @Test("A server-side close reaches a polling client on its next poll, after the queued packets")
+    func serverCloseOnPolling() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        _ = try connection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "4queued\u{1e}4close-me")
+        #expect(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)")?.bodyText == "4queued\u{1e}1")
+        #expect(app.closeReasons == [.forcedClose])
+        #expect(endpoint.sessionCount == 0)
+    }
+
+    @Test("The parked poll's connection closing ends the session with 'transport error'")
+    func abandonedPoll() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        #expect(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)") == nil)
+        _ = try? connection.channel.close().wait()
+        server.run()
+        #expect(app.closeReasons == [.transportError])
+    }
+
+    @Test("A CORS preflight answers 204 with the allowed origin, methods and requested headers")
+    func preflight() throws {
+        let connection = try server.connect()
+        let response = try #require(try connection.request(
+            "OPTIONS",
+            "/socket.io/?EIO=4&transport=polling",
+            headers: [("Origin", "https://app.example.com"), ("Access-Control-Request-Headers", "content-type")]
+        ))
+        #expect(response.status == 204)
+        #expect(response.header("Access-Control-Allow-Origin") == "https://app.example.com")
+        #expect(response.header("Access-Control-Allow-Headers") == "content-type")
+        #expect(response.header("Access-Control-Allow-Methods")?.contains("POST") == true)
+    }
+
+    @Test("A disallowed origin is refused with 403 and code 4")
+    func forbiddenOrigin() throws {
+        let connection = try server.connect()
+        let response = try #require(try connection.request("GET", "/socket.io/?EIO=4&transport=polling", headers: [("Origin", "https://evil-example.com")]))
+        #expect(response.status == 403)
+        #expect(response.bodyText == #"{"code":4,"message":"Origin not allowed"}"#)
+        #expect(response.header("Access-Control-Allow-Origin") == nil)
+        #expect(endpoint.sessionCount == 0)
+    }
+
+    @Test("Paths outside the endpoint get 404")
+    func notFound() throws {
+        let connection = try server.connect()
+        #expect(try connection.request("GET", "/elsewhere")?.status == 404)
+    }
+
+    @Test("Keep-alive: several requests on one connection, answered in order")
+    func keepAlive() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        for index in 0..<3 {
+            #expect(try connection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "4m\(index)")?.status == 200)
+            #expect(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)")?.bodyText == "4m\(index)")
+        }
+    }
+
+    // MARK: WebSocket
+
+    func openWebSocketSession(_ connection: EmbeddedConnection) throws -> String {
+        let response = try #require(try connection.upgrade("/socket.io/?EIO=4&transport=websocket"))
+        #expect(response.status == 101)
+        let frames = try connection.readTexts()
+        #expect(frames.count == 1)
+        return try decodeOpen(frames[0]).sid
+    }
+
+    @Test("A WebSocket-only session opens with the open packet and no upgrades")
+    func webSocketHandshake() throws {
+        let connection = try server.connect()
+        let response = try #require(try connection.upgrade("/socket.io/?EIO=4&transport=websocket"))
+        #expect(response.status == 101)
+        let open = try decodeOpen(try connection.readTexts()[0])
+        #expect(open.upgrades == [])
+        #expect(endpoint.sessionCount == 1)
+    }
+
+    @Test("Text and binary frames are echoed; several frames in one read are all handled")
+    func webSocketEcho() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        try connection.sendText("4hello")
+        try connection.sendBinary([1, 2, 3, 4])
+        #expect(try connection.readFrames() == [
+            EmbeddedFrame(opcode: 1, payload: Array("4hello".utf8)),
+            EmbeddedFrame(opcode: 2, payload: [1, 2, 3, 4]),
+        ])
+    }
+
+    @Test("A frame delivered one byte at a time is handled")
+    func frameByteByByte() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        try connection.sendFrame(opcode: 1, payload: Array("4slow".utf8), chunkSize: 1)
+        #expect(try connection.readTexts() == ["4slow"])
+    }
+
+    @Test("A fragmented message is reassembled")
+    func fragmentedMessage() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        try connection.sendFrame(opcode: 1, payload: Array("4frag".utf8), fin: false)
+        try connection.sendFrame(opcode: 0, payload: Array("ment".utf8), fin: true)
+        #expect(try connection.readTexts() == ["4fragment"])
+    }
+
+    @Test("A frame larger than maxPayload closes the WebSocket with 1009")
+    func oversizedFrame() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        try connection.sendFrame(opcode: 1, payload: [UInt8](repeating: UInt8(ascii: "4"), count: 1001))
+        let frames = try connection.readFrames()
+        #expect(frames.last?.isClose == true)
+        #expect(frames.last?.payload.prefix(2) == [0x03, 0xF1])
+        server.run()
+        #expect(app.closeReasons.count == 1)
+    }
+
+    @Test("An invalid packet on the WebSocket closes the session with 'parse error'")
+    func invalidWebSocketPacket() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        try connection.sendText("abc")
+        #expect(try connection.readFrames().last?.isClose == true)
+        #expect(app.closeReasons == [.parseError])
+    }
+
+    @Test("WebSocket heartbeat: ping at the interval, close after the timeout without pong")
+    func webSocketHeartbeat() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        server.advance(by: .milliseconds(300))
+        #expect(try connection.readTexts() == ["2"])
+        try connection.sendText("3")
+        server.advance(by: .milliseconds(300))
+        #expect(try connection.readTexts() == ["2"])
+        server.advance(by: .milliseconds(200))
+        #expect(try connection.readFrames().last?.isClose == true)
+        #expect(app.closeReasons == [.pingTimeout])
+    }
+
+    @Test("A WebSocket close frame is answered and ends the session with 'transport close'")
+    func webSocketCloseFrame() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        try connection.sendFrame(opcode: 8, payload: [0x03, 0xE8])
+        #expect(try connection.readFrames().last?.isClose == true)
+        server.run()
+        #expect(app.closeReasons == [.transportClose])
+    }
+
+    @Test("A refused WebSocket gets the Engine.IO error reply instead of 101", arguments: [
+        ("/socket.io/?transport=websocket", 5), ("/socket.io/?EIO=abc&transport=websocket", 5),
+        ("/socket.io/?EIO=4", 0), ("/socket.io/?EIO=4&transport=abc", 0),
+        ("/socket.io/?EIO=4&transport=websocket&sid=unknown", 1),
+    ])
+    func refusedUpgrade(uri: String, code: Int) throws {
+        let connection = try server.connect()
+        let response = try #require(try connection.upgrade(uri))
+        #expect(response.status == 400)
+        #expect(response.bodyText.hasPrefix("{\"code\":\(code),"))
+    }
+
+    // MARK: Upgrade
+
+    @Test("Upgrade: probe, noop to the parked poll, '5', then queued and new packets on the WebSocket in order")
+    func upgrade() throws {
+        let pollConnection = try server.connect()
+        let sid = try openPollingSession(pollConnection)
+        #expect(try pollConnection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)") == nil)
+
+        let ws = try server.connect()
+        #expect(try ws.upgrade("/socket.io/?EIO=4&transport=websocket&sid=\(sid)")?.status == 101)
+        try ws.sendText("2probe")
+        #expect(try ws.readTexts() == ["3probe"])
+        #expect(try pollConnection.readResponse()?.bodyText == "6")
+
+        // A message posted before "5" is echoed once the WebSocket takes over.
+        let post = try server.connect()
+        #expect(try post.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "4queued")?.status == 200)
+        try ws.sendText("5")
+        try ws.sendText("4after")
+        #expect(try ws.readTexts() == ["4queued", "4after"])
+        #expect(app.transportChanges == [.websocket])
+
+        // Polling with this sid is over, and a second WebSocket is refused.
+        #expect(try pollConnection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)")?.status == 400)
+        let second = try server.connect()
+        #expect(try second.upgrade("/socket.io/?EIO=4&transport=websocket&sid=\(sid)")?.status == 400)
+    }
+
+    @Test("An upgrade that never sends '5' is dropped after upgradeTimeout; polling goes on")
+    func upgradeTimeout() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        let ws = try server.connect()
+        #expect(try ws.upgrade("/socket.io/?EIO=4&transport=websocket&sid=\(sid)")?.status == 101)
+        try ws.sendText("2probe")
+        _ = try ws.readTexts()
+        for _ in 0..<4 {
+            server.advance(by: .milliseconds(300))
+            #expect(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)")?.bodyText == "2")
+            #expect(try connection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "3")?.status == 200)
+        }
+        #expect(try ws.readFrames().last?.isClose == true)
+        #expect(app.closeReasons.isEmpty)
+        #expect(try connection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "4still")?.status == 200)
+        #expect(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)")?.bodyText == "4still")
+    }
+
+    @Test("Closing every session sends close frames and answers parked polls")
+    func closeAll() throws {
+        let ws = try server.connect()
+        _ = try openWebSocketSession(ws)
+        let poll = try server.connect()
+        let sid = try openPollingSession(poll)
+        #expect(try poll.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)") == nil)
+        server.http.closeAllSessions()
+        server.run()
+        #expect(try ws.readFrames().last?.isClose == true)
+        #expect(try poll.readResponse()?.bodyText == "1")
+        #expect(Set(app.closeReasons) == [.serverShuttingDown])
+        #expect(endpoint.sessionCount == 0)
+    }
+}
