@@ -90,7 +90,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardJSONTests",
-            dependencies: ["SwitchyardJSON"]
+            dependencies: ["SwitchyardJSON", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "EngineIOTests",

@@ -11,8 +11,10 @@ Timing rules used by the tests:
   defines (ping timeout), and it is bounded by the configured intervals.
 """
 import base64
+import http.client
 import json
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -140,6 +142,12 @@ class Polling:
     def get(self, sid, timeout=REPLY_DEADLINE + PING_INTERVAL, **extra):
         return self.request("GET", self.params(sid, **extra), timeout=timeout)
 
+    def start_get(self, sid, **extra):
+        """Sends a GET and returns at once, before the reply: the request bytes have left
+        this process when this returns, so a request made afterwards reaches the server
+        second (on loopback). Call .result(timeout) on the returned object for the reply."""
+        return PendingRequest(self.endpoint, "GET", self.params(sid, **extra))
+
     def post(self, sid, body, **extra):
         if isinstance(body, list):
             body = encode_payload(body)
@@ -173,6 +181,35 @@ class Polling:
                 packets.append(packet)
         assert len(packets) == count, f"expected {count} packets, got {packets!r}"
         return packets
+
+
+class RawResponse:
+    """The parts of a requests.Response the tests use."""
+
+    def __init__(self, status_code, headers, content):
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+        self.text = content.decode("utf-8", errors="replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class PendingRequest:
+    def __init__(self, endpoint, method, params):
+        url = urllib.parse.urlsplit(endpoint)
+        self.connection = http.client.HTTPConnection(url.hostname, url.port, timeout=REPLY_DEADLINE + PING_INTERVAL)
+        self.connection.request(method, url.path + "?" + urllib.parse.urlencode(params))
+
+    def result(self, timeout=REPLY_DEADLINE + PING_INTERVAL):
+        try:
+            self.connection.sock.settimeout(timeout)
+            response = self.connection.getresponse()
+            content = response.read()
+            return RawResponse(response.status, response.headers, content)
+        finally:
+            self.connection.close()
 
 
 def in_background(function, *args, **kwargs):
@@ -271,6 +308,13 @@ class RawWebSocket:
             if message == "2" and answer_pings:
                 self.send("3")
             received.append(message)
+
+    def assert_closes(self, timeout=CLOSE_DEADLINE):
+        """The server closes the connection within `timeout` (pings answered meanwhile), and
+        sends nothing before but pings and, optionally, a final close packet ('1')."""
+        received = self.wait_closed(timeout)
+        others = [message for message in received if message != "2"]
+        assert others in ([], ["1"]), f"unexpected messages before the close: {received!r}"
 
     def close(self):
         try:

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 
+import engineio
 import pytest
 import requests
 import socketio
@@ -167,6 +168,23 @@ def test_connect_with_auth_receives_auth_payload(make_client, server, transport)
     assert expect(auth, "auth event") == (payload,)
 
 
+@transport_params()
+def test_simple_client_round_trip(server, transport):
+    transports, expected = TRANSPORTS[transport]
+    client = socketio.SimpleClient()
+    try:
+        client.connect(server.url, transports=transports, auth={"simple": True}, wait_timeout=WAIT)
+        assert client.transport == expected
+        assert client.receive(timeout=WAIT) == ["auth", {"simple": True}]
+        client.emit("message", ("simple", b"\x00"))
+        assert client.receive(timeout=WAIT) == ["message-back", "simple", b"\x00"]
+        assert client.call("message-with-ack", ("a", 1), timeout=WAIT) == ("a", 1)
+    finally:
+        client.disconnect()
+        if client.client is not None:
+            close_client(client.client)
+
+
 # --------------------------------------------------------------------------- 2. message -> message-back
 
 MESSAGE_CASES = {
@@ -210,12 +228,19 @@ def test_message_back_echoes_args(make_client, server, transport, case):
     assert [type(a) for a in got] == [type(a) for a in args] or case == "numbers"
 
 
+# python-engineio's client refuses a polling payload of more than 16 packets
+# (engineio.payload.Payload.max_decode_packets, miguelgrinberg/python-engineio#142),
+# and reference servers flush every buffered packet in one response, so bursts stay
+# below that: 6 binary events are 12 packets (each event plus one attachment).
+BURST = 6
+
+
 @transport_params()
-def test_message_back_keeps_order_of_several_messages(make_client, server, transport):
+def test_message_back_for_a_burst_of_messages(make_client, server, transport):
     client = make_client()
     back = record(client, "message-back")
     connect(client, server, transport)
-    sent = [(i, f"msg-{i}", bytes([i])) for i in range(10)]
+    sent = [(i, f"msg-{i}", bytes([i])) for i in range(BURST)]
     for args in sent:
         client.emit("message", args)
     got = [expect(back, f"message-back #{i}") for i in range(len(sent))]
@@ -274,14 +299,15 @@ def test_concurrent_acks_are_matched_to_their_calls(make_client, server, transpo
         def on_ack(*args):
             with lock:
                 results[i] = args
-                if len(results) == 20:
+                if len(results) == count:
                     done.set()
         return on_ack
 
-    for i in range(20):
+    count = 2 * BURST  # 12 text acks: one packet each, below python-engineio's 16
+    for i in range(count):
         client.emit("message-with-ack", (i, f"n{i}"), callback=callback_for(i))
-    assert done.wait(WAIT), f"only {len(results)} of 20 acks arrived"
-    assert results == {i: (i, f"n{i}") for i in range(20)}
+    assert done.wait(WAIT), f"only {len(results)} of {count} acks arrived"
+    assert results == {i: (i, f"n{i}") for i in range(count)}
 
 
 # --------------------------------------------------------------------------- 4. acks server -> client
@@ -518,11 +544,22 @@ def test_server_disconnect(make_client, server, transport):
     client.on("connect", lambda: connects.put(True))
     client.on("disconnect", lambda reason: reasons.put(reason))
     client.on("__disconnect_final", final.set)
+    # Record Socket.IO DISCONNECT packets, to tell them apart from an Engine.IO close
+    # (which python-socketio also reports as "server disconnect").
+    disconnect_packets = queue.Queue()
+    handle_disconnect = client._handle_disconnect
+
+    def spy_handle_disconnect(namespace):
+        disconnect_packets.put(namespace or "/")
+        return handle_disconnect(namespace)
+
+    client._handle_disconnect = spy_handle_disconnect
     connect(client, server, transport)
     expect(connects, "connect event")
 
     client.emit("server-disconnect")
     assert expect(reasons, "disconnect event") == socketio.Client.reason.SERVER_DISCONNECT
+    assert expect(disconnect_packets, "a Socket.IO DISCONNECT packet") == "/"
     # __disconnect_final is python-socketio's signal that no reconnection will follow.
     assert final.wait(WAIT), "client did not finalise the disconnection"
     assert not client.connected
@@ -553,8 +590,8 @@ def test_client_disconnect_then_reconnect(make_client, server, transport):
 
 
 def test_client_disconnect_leaves_rooms(make_client, server):
-    """A disconnected socket is no longer a room member: a broadcast after it left reaches
-    only the remaining member, and a later member still gets it exactly once."""
+    """A broadcast to a room after one member disconnected still reaches the remaining
+    member, exactly once."""
     room = unique("room")
     stayer = connect_member(make_client, server, "websocket")
     leaver = connect_member(make_client, server, "polling")
@@ -655,6 +692,15 @@ def test_idle_session_stays_alive_through_pings(make_client, server, transport):
     disconnects = queue.Queue()
     client.on("connect", lambda: connects.put(True))
     client.on("disconnect", lambda reason: disconnects.put(reason))
+    pings = queue.Queue()
+    receive_packet = client.eio._receive_packet
+
+    def spy_receive_packet(pkt):
+        if pkt.packet_type == engineio.packet.PING:
+            pings.put(time.monotonic())
+        return receive_packet(pkt)
+
+    client.eio._receive_packet = spy_receive_packet
     connect(client, server, transport)
     expect(connects, "connect")
     sid = client.get_sid()
@@ -668,6 +714,8 @@ def test_idle_session_stays_alive_through_pings(make_client, server, transport):
     except queue.Empty:
         reason = None
     assert reason is None, f"session dropped while idle: {reason}"
+    ping_count = len(drain(pings))
+    assert ping_count >= 3, f"only {ping_count} pings in 1.5 s with a 300 ms ping interval"
 
     assert client.connected
     assert client.get_sid() == sid

@@ -10,8 +10,9 @@ import SwitchyardJSON
 ///
 /// ```swift
 /// let args = SocketIOArguments([1, "two", ["three": true]])
-/// args.count            // 3
-/// try args.value(at: 1) // .string("two")
+/// args.count          // 3
+/// args.value(at: 1)   // .string("two")
+/// args.value(at: 9)   // nil
 /// ```
 ///
 /// Binary attachments travel after the text packet; the JSON refers to them with
@@ -114,20 +115,20 @@ public struct SocketIOArguments: Sendable, Equatable {
         return json.getSlice(at: json.readerIndex + range.lowerBound, length: range.count)!
     }
 
-    /// One element, decoded.
-    public func value(at index: Int) throws(JSONParseError) -> JSONValue {
+    /// One element, decoded; nil past the end.
+    ///
+    /// Never fails otherwise: arguments are validated when they are built or received.
+    public func value(at index: Int) -> JSONValue? {
+        guard ranges.indices.contains(index) else { return nil }
         let range = ranges[index]
-        return try json.withUnsafeReadableBytes { bytes throws(JSONParseError) in
+        return try? json.withUnsafeReadableBytes { bytes throws(JSONParseError) in
             try JSONValue(parsing: UnsafeRawBufferPointer(rebasing: bytes[range]))
         }
     }
 
     /// All elements, decoded.
-    public func values() throws(JSONParseError) -> [JSONValue] {
-        var result: [JSONValue] = []
-        result.reserveCapacity(count)
-        for index in 0..<count { result.append(try value(at: index)) }
-        return result
+    public func values() -> [JSONValue] {
+        (0..<count).compactMap { value(at: $0) }
     }
 
     /// The arguments as a JSON array text (for logs and tests).

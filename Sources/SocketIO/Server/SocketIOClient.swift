@@ -194,12 +194,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
     }
 
     static func validatePlaceholders(_ arguments: SocketIOArguments, attachmentCount: Int) throws(SocketIOProtocolError) {
-        let values: [JSONValue]
-        do throws(JSONParseError) {
-            values = try arguments.values()
-        } catch {
-            throw .invalidPayload(error.description)
-        }
+        let values = arguments.values()
         func check(_ value: JSONValue) throws(SocketIOProtocolError) {
             switch value {
             case .object(let object):

@@ -51,7 +51,7 @@ public struct ConformanceNamespaceHandler: SocketIONamespaceHandler {
     }
 
     private static func room(_ event: SocketIOEvent) -> String? {
-        guard !event.arguments.isEmpty, case .string(let room)? = try? event.arguments.value(at: 0) else { return nil }
+        guard case .string(let room)? = event.arguments.value(at: 0) else { return nil }
         return room
     }
 }

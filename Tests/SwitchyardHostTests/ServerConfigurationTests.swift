@@ -1,0 +1,98 @@
+import EngineIO
+import Foundation
+import NIOCore
+import SwitchyardHost
+import SwitchyardJSON
+import Testing
+
+@Suite("Server configuration")
+struct ServerConfigurationTests {
+    func apply(_ json: String) throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        try configuration.apply(try JSONValue(parsing: json), source: "test.json")
+        return configuration
+    }
+
+    @Test("The conformance example sets the reference server's values")
+    func conformanceExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let configuration = try ServerConfiguration.load(file: root.appendingPathComponent("examples/conformance.json").path)
+        #expect(configuration.engine.pingInterval == .milliseconds(300))
+        #expect(configuration.engine.pingTimeout == .milliseconds(200))
+        #expect(configuration.engine.maxPayload == 1_000_000)
+        #expect(configuration.socketIO.connectTimeout == .milliseconds(1000))
+        #expect(configuration.engine.cors == .allowAll)
+        #expect(configuration.application == .conformance)
+    }
+
+    @Test("Every setting is read")
+    func everySetting() throws {
+        let configuration = try apply(#"""
+            {"listen": {"host": "0.0.0.0", "port": 8080}, "threads": 3, "logLevel": "debug",
+             "engine": {"pingInterval": 1000, "pingTimeout": 500, "upgradeTimeout": 2000, "maxPayload": 4096,
+                        "transports": ["websocket"], "cors": {"origins": ["https://*.example.com"], "credentials": false}},
+             "socketio": {"path": "/rt/", "connectTimeout": 3000, "ackTimeout": 4000, "maxAttachments": 2},
+             "application": "conformance"}
+            """#)
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.port == 8080)
+        #expect(configuration.threads == 3)
+        #expect(configuration.logLevel == "debug")
+        #expect(configuration.engine.pingInterval == .seconds(1))
+        #expect(configuration.engine.upgradeTimeout == .seconds(2))
+        #expect(configuration.engine.maxPayload == 4096)
+        #expect(configuration.engine.transports == [.websocket])
+        #expect(configuration.engine.cors == CORSPolicy(allowedOrigins: ["https://*.example.com"], allowCredentials: false))
+        #expect(configuration.engine.path == "/rt/")
+        #expect(configuration.socketIO.connectTimeout == .seconds(3))
+        #expect(configuration.socketIO.ackTimeout == .seconds(4))
+        #expect(configuration.socketIO.maxAttachments == 2)
+    }
+
+    @Test("Mistakes are reported with their key path", arguments: [
+        (#"{"engine": {"pingIntervl": 5}}"#, "test.json: engine.pingIntervl: unknown setting"),
+        (#"{"engine": {"pingInterval": "5"}}"#, #"test.json: engine.pingInterval: expected an integer, found "5""#),
+        (#"{"engine": {"pingInterval": 1.5}}"#, "test.json: engine.pingInterval: expected an integer, found 1.5"),
+        (#"{"listen": {"port": 70000}}"#, "test.json: listen.port: 70000 is out of range (0...65535)"),
+        (#"{"engine": {"transports": ["carrier-pigeon"]}}"#, "test.json: engine.transports: unknown transport 'carrier-pigeon' (polling, websocket)"),
+        (#"{"engine": {"transports": []}}"#, "test.json: engine.transports: at least one transport is needed"),
+        (#"{"engine": {"cors": {"origins": ["*", 3]}}}"#, "test.json: engine.cors.origins[1]: expected a string, found integer"),
+        (#"{"application": "nope"}"#, "test.json: application: unknown application 'nope' (known: conformance)"),
+        (#"{"logLevel": "loud"}"#, "test.json: logLevel: expected one of trace, debug, info, notice, warning, error, critical"),
+        (#"[]"#, "test.json: expected an object, found array"),
+    ])
+    func mistakes(json: String, message: String) throws {
+        #expect {
+            _ = try apply(json)
+        } throws: { error in
+            (error as? ConfigurationError)?.description == message
+        }
+    }
+
+    @Test("A file that is not JSON, or missing, is reported with its path")
+    func badFiles() throws {
+        let path = NSTemporaryDirectory() + "switchyard-bad-\(UUID()).json"
+        try Data("{ nope".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect {
+            _ = try ServerConfiguration.load(file: path)
+        } throws: { error in
+            (error as? ConfigurationError)?.description.hasPrefix("\(path): not valid JSON") == true
+        }
+        #expect {
+            _ = try ServerConfiguration.load(file: "/nonexistent/switchyard.json")
+        } throws: { error in
+            (error as? ConfigurationError)?.description == "/nonexistent/switchyard.json: cannot read the file"
+        }
+    }
+
+    @Test("The environment overrides the file")
+    func environment() throws {
+        var configuration = try apply(#"{"listen": {"port": 1}}"#)
+        try configuration.applyEnvironment(["SWITCHYARD_PORT": "4000", "SWITCHYARD_HOST": "::1", "SWITCHYARD_LOG_LEVEL": "error"])
+        #expect(configuration.port == 4000)
+        #expect(configuration.host == "::1")
+        #expect(configuration.logLevel == "error")
+        #expect(throws: ConfigurationError.self) { try configuration.applyEnvironment(["SWITCHYARD_PORT": "x"]) }
+    }
+}
