@@ -70,3 +70,25 @@ struct TimerQueueTests {
         #expect(chain.count == 3)
     }
 }
+
+@Suite("Per-loop timer queue memory")
+struct TimerQueueMemoryTests {
+    final class Target: EventLoopTimerTarget {
+        func timerFired(token: UInt64, now: NIODeadline) {}
+    }
+
+    @Test("A pending deadline does not keep its target alive")
+    func weakTargets() {
+        let loop = EmbeddedEventLoop()
+        let queue = EventLoopTimerQueue(eventLoop: loop)
+        weak var released: Target?
+        do {
+            let target = Target()
+            released = target
+            queue.schedule(at: loop.now + .seconds(45), target: target, token: 0)
+        }
+        #expect(released == nil)
+        loop.advanceTime(by: .seconds(45))
+        #expect(queue.count == 0)
+    }
+}

@@ -14,13 +14,15 @@ public protocol EventLoopTimerTarget: AnyObject {
 /// time it is armed; a connection re-arms its ping timer on every pong. Here a deadline is
 /// a 32-byte heap entry, the queue keeps a single scheduled task for its earliest
 /// deadline, and cancellation is lazy: a target recognises stale tokens and ignores them.
+/// Entries hold their targets weakly, so a closed connection is freed at once.
 ///
 /// Confined to its event loop: every method must be called on `eventLoop`.
 public final class EventLoopTimerQueue: @unchecked Sendable {
     struct Entry: Comparable {
         var deadline: NIODeadline
         var sequence: UInt64
-        var target: EventLoopTimerTarget
+        /// Weak: a closed connection must not live on until its stale deadlines pass.
+        weak var target: EventLoopTimerTarget?
         var token: UInt64
 
         static func < (lhs: Entry, rhs: Entry) -> Bool {
@@ -67,7 +69,7 @@ public final class EventLoopTimerQueue: @unchecked Sendable {
         let now = eventLoop.now
         while let first = heap.min, first.deadline <= now {
             let entry = heap.removeMin()
-            entry.target.timerFired(token: entry.token, now: now)
+            entry.target?.timerFired(token: entry.token, now: now)
         }
         if let next = heap.min {
             if armed == nil || armed!.deadline > next.deadline { arm(for: next.deadline) }
