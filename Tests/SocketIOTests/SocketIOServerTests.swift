@@ -222,7 +222,7 @@ struct SocketIOServerTests {
     @Test("Protocol violations close the connection", arguments: [
         ["4abc"], [#"2{}"#], [#"2abc["echo"]"#], [#"51-["echo",{"_placeholder":true,"num":1}]"#, "bin:1"],
         [#"51-["echo",{"_placeholder":true,"num":0}]"#, #"42["echo"]"#], ["bin:1"], [#"2/other,["echo"]"#], ["0"],
-        [#"4{"message":"x"}"#], [#"511-["e"]"#],
+        [#"4{"message":"x"}"#], [#"511-["e"]"#], ["1/other,"],
     ])
     func violations(packets: [String]) throws {
         let client = try RawSocketIOClient.open(server)

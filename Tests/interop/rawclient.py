@@ -15,7 +15,6 @@ import http.client
 import json
 import time
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 import websocket
@@ -210,14 +209,6 @@ class PendingRequest:
             return RawResponse(response.status, response.headers, content)
         finally:
             self.connection.close()
-
-
-def in_background(function, *args, **kwargs):
-    """Starts function(*args) on a thread; returns a Future (result(timeout) to join it)."""
-    executor = ThreadPoolExecutor(max_workers=1)
-    future = executor.submit(function, *args, **kwargs)
-    executor.shutdown(wait=False)
-    return future
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ re-expressed against the raw echo endpoint /engine.io/, with stricter checks:
 - heartbeat timings are bounded on both sides;
 - payload framing (record separator, base64 binary, UTF-8) is checked byte for byte.
 """
-import json
 import os
 import time
 

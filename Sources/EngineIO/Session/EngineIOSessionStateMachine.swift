@@ -360,7 +360,9 @@ public struct EngineIOSessionStateMachine: Sendable {
             if hasParkedPoll {
                 hasParkedPoll = false
                 var packets = serverInitiated ? Array(outbox) : []
-                packets.append(.close)
+                // The client asked to close: its own poll just ends (noop), as the reference
+                // server does. Otherwise the poll carries the close packet.
+                packets.append(reason == .transportClose ? .noop : .close)
                 outbox.removeAll()
                 lifecycle = .closed(reason)
                 return .closed(reason: reason, answerParkedPoll: packets, closeWebSocket: false, closeProbe: closeProbe, awaitFinalPoll: false)

@@ -98,7 +98,10 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             }
             connect(namespace: packet.namespace, auth: packet.payload)
         case .disconnect:
-            socket(for: packet.namespace)?.onClientDisconnect()
+            guard let socket = socket(for: packet.namespace) else {
+                return protocolViolation(.invalidState("DISCONNECT for unjoined namespace \(packet.namespace)"))
+            }
+            socket.onClientDisconnect()
         case .event, .binaryEvent:
             guard let socket = socket(for: packet.namespace) else {
                 return protocolViolation(.invalidState("event for unjoined namespace \(packet.namespace)"))
