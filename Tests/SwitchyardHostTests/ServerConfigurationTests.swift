@@ -57,7 +57,7 @@ struct ServerConfigurationTests {
         (#"{"engine": {"transports": ["carrier-pigeon"]}}"#, "test.json: engine.transports: unknown transport 'carrier-pigeon' (polling, websocket)"),
         (#"{"engine": {"transports": []}}"#, "test.json: engine.transports: at least one transport is needed"),
         (#"{"engine": {"cors": {"origins": ["*", 3]}}}"#, "test.json: engine.cors.origins[1]: expected a string, found integer"),
-        (#"{"application": "nope"}"#, "test.json: application: unknown application 'nope' (known: conformance)"),
+        (#"{"application": "nope"}"#, "test.json: application: unknown application 'nope' (known: conformance, bench)"),
         (#"{"logLevel": "loud"}"#, "test.json: logLevel: expected one of trace, debug, info, notice, warning, error, critical"),
         (#"[]"#, "test.json: expected an object, found array"),
     ])

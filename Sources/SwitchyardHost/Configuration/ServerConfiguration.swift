@@ -141,4 +141,6 @@ public struct ServerConfiguration: Sendable {
 public enum BuiltinApplication: String, Sendable, CaseIterable {
     /// The reference server of the official Engine.IO and Socket.IO protocol test suites.
     case conformance
+    /// The benchmark contract: `echo` acks its payload, `broadcast` re-emits to everyone.
+    case bench
 }

@@ -39,6 +39,8 @@ public final class SwitchyardServer: Service, Sendable {
             var echo = configuration.engine
             echo.path = "/engine.io/"
             endpoints.append(EngineIOServer(configuration: echo, application: EngineIOEchoApplication(), logger: logger))
+        case .bench:
+            try socketIO.register("/", handler: BenchNamespaceHandler())
         }
         self.socketIO = socketIO
         self.httpServer = EngineIOHTTPServer(endpoints: endpoints, fallback: HealthResponder(), logger: logger)
