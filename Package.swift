@@ -28,10 +28,15 @@ let package = Package(
     ],
     targets: [
         .target(
-            name: "SwitchyardJSON",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio")
-            ]
+            name: "SwitchyardJSON"
+        ),
+        .target(
+            name: "SwitchyardSchema",
+            dependencies: ["SwitchyardJSON"]
+        ),
+        .target(
+            name: "CSwitchyardPlugin",
+            path: "Sources/CSwitchyardPlugin"
         ),
         .target(
             name: "EngineIO",
@@ -89,8 +94,12 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(
+            name: "SwitchyardSchemaTests",
+            dependencies: ["SwitchyardSchema", "SwitchyardJSON"]
+        ),
+        .testTarget(
             name: "SwitchyardJSONTests",
-            dependencies: ["SwitchyardJSON", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["SwitchyardJSON"]
         ),
         .testTarget(
             name: "EngineIOTests",
