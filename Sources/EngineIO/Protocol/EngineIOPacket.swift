@@ -98,7 +98,7 @@ public struct EngineIOOutboundPacket: Sendable, Equatable {
             output.writeImmutableBuffer(buffer)
         case .binary(let bytes):
             output.writeInteger(UInt8(ascii: "b"))
-            Base64.encode(bytes.readableBytesView, into: &output)
+            Base64.encode(bytes, into: &output)
         }
     }
 }

@@ -14,8 +14,10 @@ public enum PollingPayload {
             let partEnd = body.readableBytesView[start..<end].firstIndex(of: separator) ?? end
             let part = body.getSlice(at: start, length: partEnd - start)!
             if part.readableBytes > 0, part.getInteger(at: part.readerIndex, as: UInt8.self) == UInt8(ascii: "b") {
-                let encoded = part.readableBytesView.dropFirst()
-                guard let bytes = Base64.decode(encoded, allocator: allocator) else { throw .invalidBase64 }
+                let decoded = part.withUnsafeReadableBytes { bytes in
+                    Base64.decode(UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), allocator: allocator)
+                }
+                guard let bytes = decoded else { throw .invalidBase64 }
                 packets.append(EngineIOInboundPacket(type: .message, payload: .binary(bytes)))
             } else {
                 packets.append(try EngineIOInboundPacket.decodeText(part))
