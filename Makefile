@@ -1,16 +1,18 @@
 # Switchyard — the two commands a fresh machine needs:
-#   make run    build (release) and serve the conformance app on 127.0.0.1:3000
+#   make run    build (release), install the example plugins into plugins/, serve on 127.0.0.1:3000
 #   make test   build and run every test: Swift unit/handler tests, then interop tests
-#               with real python-socketio clients against the real server binary
+#               with real clients against the real server binary and real plugins
 
 SWIFT   ?= swift
 PYTHON  ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
-CONFIG  ?= examples/conformance.json
 PORT    ?= 3000
 
-.PHONY: all build release run test test-swift test-interop venv format clean
+# Example plugins: SwiftPM product name -> file name in plugins/.
+PLUGINS := ConformancePlugin:conformance EchoPlugin:echo ChatPlugin:chat HelloCPlugin:hello-c
+
+.PHONY: all build release plugins run test test-swift test-interop venv format clean
 
 all: build
 
@@ -20,12 +22,24 @@ build:
 release:
 	$(SWIFT) build -c release --product switchyard
 
-run: release
-	.build/release/switchyard serve --config $(CONFIG) --port $(PORT)
+# Builds the example plugins (release) and copies them into plugins/.
+plugins:
+	@mkdir -p plugins
+	@for entry in $(PLUGINS); do \
+	  product=$${entry%%:*}; name=$${entry##*:}; \
+	  $(SWIFT) build -c release --product $$product >/dev/null || exit 1; \
+	  cp "$$($(SWIFT) build -c release --show-bin-path)/lib$$product.so" plugins/$$name.so; \
+	  echo "plugins/$$name.so"; \
+	done
+
+run: release plugins
+	.build/release/switchyard serve --port $(PORT)
 
 test: test-swift test-interop
 
+# `swift build` first: it builds the plugin and fixture libraries the tests load.
 test-swift:
+	$(SWIFT) build
 	$(SWIFT) test
 
 test-interop: venv

@@ -11,6 +11,9 @@
 //   switchyard       the command-line executable (composition root)
 import PackageDescription
 
+/// Test fixture plugins (C), built as `libFixture<Name>.so` next to the test binary.
+let fixturePlugins = ["NoEntry", "ABIMismatch", "DuplicateA", "DuplicateB", "BadRoute", "BadSchema", "Trap", "UndefinedSymbol", "Behaviours"]
+
 let package = Package(
     name: "Switchyard",
     platforms: [.macOS(.v14)],
@@ -18,7 +21,13 @@ let package = Package(
         .executable(name: "switchyard", targets: ["switchyard"]),
         .library(name: "EngineIO", targets: ["EngineIO"]),
         .library(name: "SocketIO", targets: ["SocketIO"]),
-    ],
+        .library(name: "SwitchyardPluginKit", targets: ["SwitchyardPluginKit"]),
+        // Example plugins: `make plugins` copies them into plugins/.
+        .library(name: "ConformancePlugin", type: .dynamic, targets: ["ConformancePlugin"]),
+        .library(name: "EchoPlugin", type: .dynamic, targets: ["EchoPlugin"]),
+        .library(name: "ChatPlugin", type: .dynamic, targets: ["ChatPlugin"]),
+        .library(name: "HelloCPlugin", type: .dynamic, targets: ["HelloCPlugin"]),
+    ] + fixturePlugins.map { .library(name: "Fixture\($0)", type: .dynamic, targets: ["Fixture\($0)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -37,6 +46,10 @@ let package = Package(
         .target(
             name: "CSwitchyardPlugin",
             path: "Sources/CSwitchyardPlugin"
+        ),
+        .target(
+            name: "SwitchyardPluginKit",
+            dependencies: ["CSwitchyardPlugin", "SwitchyardJSON"]
         ),
         .target(
             name: "EngineIO",
@@ -64,6 +77,8 @@ let package = Package(
                 "EngineIO",
                 "SocketIO",
                 "SwitchyardJSON",
+                "SwitchyardSchema",
+                "CSwitchyardPlugin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,6 +101,7 @@ let package = Package(
             name: "SwitchyardTestSupport",
             dependencies: [
                 "EngineIO",
+                "SwitchyardJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -93,6 +109,11 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
+        // Example plugins.
+        .target(name: "ConformancePlugin", dependencies: ["SwitchyardPluginKit"], path: "PluginSources/Conformance"),
+        .target(name: "EchoPlugin", dependencies: ["SwitchyardPluginKit"], path: "PluginSources/Echo"),
+        .target(name: "ChatPlugin", dependencies: ["SwitchyardPluginKit"], path: "PluginSources/Chat"),
+        .target(name: "HelloCPlugin", dependencies: ["CSwitchyardPlugin"], path: "PluginSources/HelloC"),
         .testTarget(
             name: "SwitchyardSchemaTests",
             dependencies: ["SwitchyardSchema", "SwitchyardJSON"]
@@ -125,7 +146,14 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardHostTests",
-            dependencies: ["SwitchyardHost", "SwitchyardTestSupport", "SwitchyardJSON"]
+            dependencies: [
+                "SwitchyardHost", "SwitchyardTestSupport", "SwitchyardJSON", "SocketIO", "EngineIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
-    ]
+    ] + fixturePlugins.map {
+        // Broken and misbehaving plugins the loader and error-boundary tests load for real.
+        .target(name: "Fixture\($0)", dependencies: ["CSwitchyardPlugin"], path: "Tests/Fixtures/Plugins/\($0)")
+    }
 )

@@ -7,20 +7,24 @@ import SwitchyardHost
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the server.",
+        abstract: "Run the server with the plugins of the plugin directory.",
         discussion: """
             Settings come from defaults, then the config file (--config, JSON), then the
             environment (SWITCHYARD_HOST, SWITCHYARD_PORT, SWITCHYARD_LOG_LEVEL), then these
-            flags. The config file documents every setting; see README.md.
+            flags. README.md documents every setting of the file.
+
+            Before loading plugins into the server, each is loaded in a child process
+            (preflight) so a plugin that crashes while loading is reported instead of taking
+            the server down; --no-preflight skips it. The server starts only with a complete,
+            valid set of plugins.
 
             On start the server prints one line 'switchyard listening on http://HOST:PORT'
             to standard output (useful with --port 0). SIGTERM and SIGINT shut it down
-            gracefully: it stops accepting, closes sessions with 'server shutting down'.
+            gracefully: it stops accepting and closes sessions with 'server shutting down'.
             """
     )
 
-    @Option(name: .long, help: "Configuration file (JSON).")
-    var config: String?
+    @OptionGroup var options: ConfigurationOptions
 
     @Option(name: .long, help: "Address to listen on (default 127.0.0.1).")
     var host: String?
@@ -34,14 +38,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Flag(name: .long, help: "Skip loading each plugin in a child process first.")
+    var noPreflight = false
+
     func run() async throws {
-        var settings: ServerConfiguration
-        do {
-            settings = try config.map { try ServerConfiguration.load(file: $0) } ?? ServerConfiguration()
-            try settings.applyEnvironment(ProcessInfo.processInfo.environment)
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        }
+        var settings = try loadSettings(options)
         if let host { settings.host = host }
         if let port {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
@@ -55,6 +56,7 @@ struct Serve: AsyncParsableCommand {
             guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level '\(logLevel)'") }
             settings.logLevel = level.rawValue
         }
+        if noPreflight { settings.plugins.preflight = false }
 
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -63,12 +65,22 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "switchyard")
+
+        if settings.plugins.preflight {
+            try runPreflight(settings)
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
         let configuredHost = settings.host
-        let server = try SwitchyardServer(configuration: settings, group: group, logger: logger) { address in
-            // One machine-readable line, flushed at once (tests and scripts wait for it).
-            let line = "switchyard listening on http://\(address.ipAddress ?? configuredHost):\(address.port ?? 0)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
+        let server: SwitchyardServer
+        do {
+            server = try SwitchyardServer(configuration: settings, group: group, logger: logger) { address in
+                // One machine-readable line, flushed at once (tests and scripts wait for it).
+                let line = "switchyard listening on http://\(address.ipAddress ?? configuredHost):\(address.port ?? 0)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+        } catch {
+            try? await group.shutdownGracefully()
+            throw StartupFailure(message: "switchyard: cannot start:\n\(error)")
         }
         let services = ServiceGroup(
             configuration: .init(
@@ -79,5 +91,42 @@ struct Serve: AsyncParsableCommand {
         )
         try await services.run()
         try await group.shutdownGracefully()
+    }
+}
+
+/// A startup refusal: printed as is, exit status 1.
+struct StartupFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+func loadSettings(_ options: ConfigurationOptions) throws -> ServerConfiguration {
+    try loadSettings(config: options.config, plugins: options.plugins)
+}
+
+func loadSettings(config: String?, plugins: String?) throws -> ServerConfiguration {
+    var settings: ServerConfiguration
+    do {
+        settings = try config.map { try ServerConfiguration.load(file: $0) } ?? ServerConfiguration()
+        try settings.applyEnvironment(ProcessInfo.processInfo.environment)
+    } catch let error as ConfigurationError {
+        throw ValidationError(error.description)
+    }
+    if let plugins { settings.plugins.directory = plugins }
+    return settings
+}
+
+/// Loads each plugin in a child process; throws a report when any fails.
+func runPreflight(_ settings: ServerConfiguration) throws {
+    let files: [String]
+    do {
+        files = try PluginHost.files(for: settings.plugins)
+    } catch {
+        throw StartupFailure(message: "switchyard: cannot start:\n\(error)")
+    }
+    let (reports, combined) = PluginPreflight.run(files: files, routes: settings.routes)
+    let failures = reports.compactMap(\.failure) + (combined.map { [$0] } ?? [])
+    if !failures.isEmpty {
+        throw StartupFailure(message: "switchyard: cannot start, plugin preflight failed:\n" + failures.map { "  - \($0)" }.joined(separator: "\n"))
     }
 }

@@ -22,7 +22,8 @@ struct ServerConfigurationTests {
         #expect(configuration.engine.maxPayload == 1_000_000)
         #expect(configuration.socketIO.connectTimeout == .milliseconds(1000))
         #expect(configuration.engine.cors == .allowAll)
-        #expect(configuration.application == .conformance)
+        #expect(configuration.plugins.enabled == ["conformance"])
+        #expect(configuration.engineioEchoPath == "/engine.io/")
     }
 
     @Test("Every setting is read")
@@ -32,7 +33,12 @@ struct ServerConfigurationTests {
              "engine": {"pingInterval": 1000, "pingTimeout": 500, "upgradeTimeout": 2000, "maxPayload": 4096,
                         "transports": ["websocket"], "cors": {"origins": ["https://*.example.com"], "credentials": false}},
              "socketio": {"path": "/rt/", "connectTimeout": 3000, "ackTimeout": 4000, "maxAttachments": 2},
-             "application": "conformance"}
+             "plugins": {"directory": "/opt/p", "enabled": ["chat"], "preflight": false, "operationTimeout": 1500,
+                         "settings": {"chat": {"max": 3}}},
+             "routes": [{"namespace": "/chat", "event": "say", "operation": "messages.create", "ack": false},
+                        {"namespace": "/c", "event": "hi", "operation": "hello.greet"}],
+             "namespaces": {"/chat": {"identity": "token"}},
+             "engineioEcho": "/eio/"}
             """#)
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.port == 8080)
@@ -47,6 +53,17 @@ struct ServerConfigurationTests {
         #expect(configuration.socketIO.connectTimeout == .seconds(3))
         #expect(configuration.socketIO.ackTimeout == .seconds(4))
         #expect(configuration.socketIO.maxAttachments == 2)
+        #expect(configuration.plugins.directory == "/opt/p")
+        #expect(configuration.plugins.enabled == ["chat"])
+        #expect(configuration.plugins.preflight == false)
+        #expect(configuration.plugins.operationTimeout == .milliseconds(1500))
+        #expect(configuration.plugins.settings["chat"] == ["max": 3])
+        #expect(configuration.routes == [
+            RouteConfiguration(namespace: "/chat", event: "say", operation: "messages.create", ack: false),
+            RouteConfiguration(namespace: "/c", event: "hi", operation: "hello.greet", ack: true),
+        ])
+        #expect(configuration.namespaces["/chat"]?.identity == "token")
+        #expect(configuration.engineioEchoPath == "/eio/")
     }
 
     @Test("Mistakes are reported with their key path", arguments: [
@@ -57,7 +74,11 @@ struct ServerConfigurationTests {
         (#"{"engine": {"transports": ["carrier-pigeon"]}}"#, "test.json: engine.transports: unknown transport 'carrier-pigeon' (polling, websocket)"),
         (#"{"engine": {"transports": []}}"#, "test.json: engine.transports: at least one transport is needed"),
         (#"{"engine": {"cors": {"origins": ["*", 3]}}}"#, "test.json: engine.cors.origins[1]: expected a string, found integer"),
-        (#"{"application": "nope"}"#, "test.json: application: unknown application 'nope' (known: conformance, bench)"),
+        (#"{"application": "nope"}"#, "test.json: application: unknown setting"),
+        (#"{"routes": [{"namespace": "/x"}]}"#, "test.json: routes[0]: a route needs namespace, event and operation"),
+        (#"{"routes": [{"namespace": "/x", "event": "e", "operation": "o", "acks": true}]}"#, "test.json: routes[0].acks: unknown setting"),
+        (#"{"plugins": {"enabled": "chat"}}"#, "test.json: plugins.enabled: expected an array of strings, found string"),
+        (#"{"namespaces": {"/chat": {"identiy": "x"}}}"#, "test.json: namespaces./chat.identiy: unknown setting"),
         (#"{"logLevel": "loud"}"#, "test.json: logLevel: expected one of trace, debug, info, notice, warning, error, critical"),
         (#"[]"#, "test.json: expected an object, found array"),
     ])

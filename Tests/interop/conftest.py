@@ -38,10 +38,36 @@ class RunningServer:
             self.process.wait(timeout=10)
 
 
-def start_server(config="examples/conformance.json", extra_args=(), env=None):
+# SwiftPM product -> plugin file name, as `make plugins` installs them.
+EXAMPLE_PLUGINS = {
+    "ConformancePlugin": "conformance",
+    "EchoPlugin": "echo",
+    "ChatPlugin": "chat",
+    "HelloCPlugin": "hello-c",
+}
+
+
+def plugin_directory(extra=()):
+    """A fresh directory holding the example plugins built next to the server binary.
+
+    `extra` names fixture products (e.g. "FixtureBehaviours") to add as <name>.so.
+    """
+    binary_dir = pathlib.Path(BINARY).resolve().parent
+    directory = pathlib.Path(tempfile.mkdtemp(prefix="switchyard-plugins-"))
+    for product, name in list(EXAMPLE_PLUGINS.items()) + [(p, p) for p in extra]:
+        library = binary_dir / f"lib{product}.so"
+        if not library.exists():
+            raise RuntimeError(f"{library} is missing: build everything first (`swift build`)")
+        os.symlink(library, directory / f"{name}.so")
+    return directory
+
+
+def start_server(config="examples/conformance.json", extra_args=(), env=None, plugins=None):
     """Starts the server and waits for its 'listening' line."""
     log = tempfile.NamedTemporaryFile(prefix="switchyard-", suffix=".log", delete=False)
-    args = [BINARY, "serve", "--config", str(ROOT / config), "--port", "0", "--log-level", "debug", *extra_args]
+    plugins = plugins or plugin_directory()
+    args = [BINARY, "serve", "--config", str(ROOT / config), "--plugins", str(plugins), "--port", "0",
+            "--log-level", "debug", *extra_args]
     process = subprocess.Popen(
         args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, **(env or {})}
     )

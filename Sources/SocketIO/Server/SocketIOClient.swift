@@ -139,7 +139,8 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             socketID: SocketIOSocket.makeID(),
             namespace: namespace,
             auth: authValue,
-            handshake: connection.handshake
+            handshake: connection.handshake,
+            eventLoop: connection.eventLoop
         )
         let loop = eventLoop
         namespace.handler.authorize(request) { decision in
@@ -160,8 +161,9 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         switch decision {
         case .refuse(let message, let data):
             send([SocketIOPacketEncoder.connectError(namespace: namespace.path, message: message, data: data)])
-        case .accept:
+        case .accepted(let userInfo):
             let socket = SocketIOSocket(id: request.socketID, namespace: namespace, client: self, auth: request.auth)
+            socket.userInfo = userInfo
             sockets.append(socket)
             namespace.adapter.add(socket)
             send([SocketIOPacketEncoder.connect(namespace: namespace.path, socketID: socket.id)])

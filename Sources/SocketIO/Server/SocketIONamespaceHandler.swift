@@ -46,13 +46,20 @@ public struct SocketIOConnectRequest: Sendable {
     public var auth: JSONValue
     /// The HTTP request that opened the connection.
     public var handshake: EngineIOHandshake
+    /// The connection's event loop (where the decision is applied).
+    public var eventLoop: EventLoop
 }
 
 /// The answer to a CONNECT.
-public enum SocketIOConnectDecision: Sendable, Equatable {
-    case accept
+public enum SocketIOConnectDecision: Sendable {
+    /// Accept; `userInfo` becomes the new socket's ``SocketIOSocket/userInfo`` before
+    /// ``SocketIONamespaceHandler/connected(_:)`` runs (e.g. the resolved identity).
+    case accepted(userInfo: (any Sendable)?)
     /// Refuse with a CONNECT_ERROR `{"message": message, "data": data}`.
     case refuse(message: String, data: JSONValue?)
+
+    /// Accept with no attached state.
+    public static var accept: SocketIOConnectDecision { .accepted(userInfo: nil) }
 }
 
 /// An event from a client.

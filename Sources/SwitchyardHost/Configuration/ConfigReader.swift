@@ -87,6 +87,30 @@ struct ConfigReader {
         return try ConfigReader(source: source, path: keyPath(key), value: value)
     }
 
+    /// An array of objects, each with its own reader.
+    mutating func objects(_ key: String) throws(ConfigurationError) -> [ConfigReader]? {
+        guard let value = value(key) else { return nil }
+        guard case .array(let array) = value else { throw error(key, "expected an array of objects, found \(value.typeName)") }
+        var readers: [ConfigReader] = []
+        for (index, element) in array.enumerated() {
+            readers.append(try ConfigReader(source: source, path: "\(keyPath(key))[\(index)]", value: element))
+        }
+        return readers
+    }
+
+    /// The keys of the object, in document order.
+    var keys: [String] { object.keys }
+
+    /// Every member as raw JSON (for free-form sections such as plugin settings).
+    mutating func remainingObjects() -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for (key, value) in object {
+            consumed.insert(key)
+            result[key] = value
+        }
+        return result
+    }
+
     /// Throws if the object has keys nobody asked for.
     func finish() throws(ConfigurationError) {
         for key in object.keys where !consumed.contains(key) {

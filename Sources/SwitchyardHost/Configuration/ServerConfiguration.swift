@@ -17,7 +17,11 @@ import SwitchyardJSON
 ///               "cors": { "origins": ["*"], "credentials": true } },
 ///   "socketio": { "path": "/socket.io/", "connectTimeout": 45000, "ackTimeout": 30000,
 ///                 "maxAttachments": 10 },
-///   "application": "conformance",
+///   "plugins": { "directory": "plugins", "enabled": ["chat"], "preflight": true,
+///                "operationTimeout": 10000, "settings": { "chat": { "maxRooms": 10 } } },
+///   "routes": [ { "namespace": "/chat", "event": "say", "operation": "messages.create", "ack": true } ],
+///   "namespaces": { "/chat": { "identity": "token" } },
+///   "engineioEcho": "/engine.io/",
 ///   "threads": 2,
 ///   "logLevel": "info"
 /// }
@@ -31,8 +35,14 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: String = "info"
     public var engine = EngineIOConfiguration()
     public var socketIO = SocketIOConfiguration()
-    /// The built-in application to serve.
-    public var application: BuiltinApplication = .conformance
+    public var plugins = PluginsConfiguration()
+    /// Routes added to (or overriding) the plugins' default routes.
+    public var routes: [RouteConfiguration] = []
+    /// Per-namespace settings, by namespace pattern.
+    public var namespaces: [String: NamespaceConfiguration] = [:]
+    /// Serve a raw Engine.IO echo endpoint at this path (the reference server of the
+    /// official Engine.IO protocol suite); nil: none.
+    public var engineioEchoPath: String?
 
     public init() {}
 
@@ -78,16 +88,38 @@ public struct ServerConfiguration: Sendable {
             socketIO.maxAttachments = try socketReader.int("maxAttachments", range: 0...1000) ?? socketIO.maxAttachments
             try socketReader.finish()
         }
-        if let name = try root.string("application") {
-            guard let application = BuiltinApplication(rawValue: name) else {
-                throw ConfigurationError(
-                    source: source,
-                    keyPath: "application",
-                    problem: "unknown application '\(name)' (known: \(BuiltinApplication.allCases.map(\.rawValue).joined(separator: ", ")))"
-                )
+        if var pluginsReader = try root.object("plugins") {
+            plugins.directory = try pluginsReader.string("directory") ?? plugins.directory
+            plugins.enabled = try pluginsReader.strings("enabled") ?? plugins.enabled
+            plugins.preflight = try pluginsReader.bool("preflight") ?? plugins.preflight
+            if let ms = try pluginsReader.int("operationTimeout", range: 1...86_400_000) { plugins.operationTimeout = .milliseconds(Int64(ms)) }
+            if var settings = try pluginsReader.object("settings") {
+                plugins.settings = settings.remainingObjects()
+                try settings.finish()
             }
-            self.application = application
+            try pluginsReader.finish()
         }
+        if let routeList = try root.objects("routes") {
+            routes = []
+            for var route in routeList {
+                guard let namespace = try route.string("namespace"), let event = try route.string("event"), let operation = try route.string("operation") else {
+                    throw ConfigurationError(source: source, keyPath: route.path, problem: "a route needs namespace, event and operation")
+                }
+                routes.append(RouteConfiguration(namespace: namespace, event: event, operation: operation, ack: try route.bool("ack") ?? true))
+                try route.finish()
+            }
+        }
+        if var namespaceReader = try root.object("namespaces") {
+            for key in namespaceReader.keys {
+                guard var entry = try namespaceReader.object(key) else { continue }
+                var namespace = NamespaceConfiguration()
+                namespace.identity = try entry.string("identity")
+                try entry.finish()
+                namespaces[key] = namespace
+            }
+            try namespaceReader.finish()
+        }
+        engineioEchoPath = try root.string("engineioEcho") ?? engineioEchoPath
         try root.finish()
     }
 
@@ -137,10 +169,41 @@ public struct ServerConfiguration: Sendable {
     }
 }
 
-/// Applications the host can serve without plugins.
-public enum BuiltinApplication: String, Sendable, CaseIterable {
-    /// The reference server of the official Engine.IO and Socket.IO protocol test suites.
-    case conformance
-    /// The benchmark contract: `echo` acks its payload, `broadcast` re-emits to everyone.
-    case bench
+/// Where plugins come from and how they run.
+public struct PluginsConfiguration: Sendable {
+    /// The directory scanned for `*.so` plugins (relative to the working directory).
+    public var directory: String = "plugins"
+    /// Only these plugins (file names without `.so`); nil: every plugin in the directory.
+    public var enabled: [String]?
+    /// Load each plugin in a child process first, so a crashing plugin yields a report.
+    public var preflight: Bool = true
+    /// How long an operation may take before the client gets a `timeout` error.
+    public var operationTimeout: TimeAmount = .milliseconds(10_000)
+    /// Configuration handed to each plugin's start function, by plugin name.
+    public var settings: [String: JSONValue] = [:]
+
+    public init() {}
+}
+
+/// A route from the configuration file.
+public struct RouteConfiguration: Sendable, Hashable {
+    public var namespace: String
+    public var event: String
+    public var operation: String
+    public var ack: Bool
+
+    public init(namespace: String, event: String, operation: String, ack: Bool = true) {
+        self.namespace = namespace
+        self.event = event
+        self.operation = operation
+        self.ack = ack
+    }
+}
+
+/// Settings of one namespace pattern.
+public struct NamespaceConfiguration: Sendable, Hashable {
+    /// The identity resolver (by name) run at CONNECT; its refusal refuses the connection.
+    public var identity: String?
+
+    public init() {}
 }

@@ -6,8 +6,9 @@ import NIOPosix
 import ServiceLifecycle
 import SocketIO
 
-/// The running server: endpoints composed from the configuration, bound to a port, shut
-/// down gracefully (stop accepting, close every session with `server shutting down`).
+/// The running server: plugins loaded into a frozen registry, endpoints composed from the
+/// configuration, bound to a port, shut down gracefully (stop accepting, close every
+/// session with `server shutting down`).
 ///
 /// A `Service`: run it in a `ServiceGroup`, which ends it on SIGTERM or SIGINT.
 public final class SwitchyardServer: Service, Sendable {
@@ -17,8 +18,12 @@ public final class SwitchyardServer: Service, Sendable {
     let httpServer: EngineIOHTTPServer
     /// The Socket.IO server of the application.
     public let socketIO: SocketIOServer
+    /// What the plugins contribute, frozen before anything is served.
+    public let runtime: PluginRuntime
     private let onListening: (@Sendable (SocketAddress) -> Void)?
 
+    /// Loads the plugins (the caller runs the preflight first if it wants one), checks
+    /// and freezes the registry, and starts the plugins. Nothing is bound yet.
     public init(
         configuration: ServerConfiguration,
         group: EventLoopGroup,
@@ -30,19 +35,31 @@ public final class SwitchyardServer: Service, Sendable {
         self.logger = logger
         self.onListening = onListening
 
+        let files = try PluginHost.files(for: configuration.plugins)
+        let registry = try PluginHost.loadRegistry(
+            files: files,
+            routes: configuration.routes,
+            namespaces: Array(configuration.namespaces.keys)
+        )
+        for plugin in registry.plugins {
+            logger.info(
+                "plugin loaded",
+                metadata: ["plugin.name": "\(plugin.name)", "plugin.version": "\(plugin.version)", "plugin.file": "\(plugin.file)"]
+            )
+        }
         let socketIO = SocketIOServer(configuration: configuration.socketIO, logger: logger)
+        let runtime = PluginRuntime(registry: registry, socketIO: socketIO, operationTimeout: configuration.plugins.operationTimeout, logger: logger)
+        try runtime.registerNamespaces(identity: configuration.namespaces.compactMapValues(\.identity))
+        try runtime.startPlugins(configuration: configuration.plugins.settings)
+
         var endpoints = [EngineIOServer(configuration: configuration.engine, application: socketIO, logger: logger)]
-        switch configuration.application {
-        case .conformance:
-            try socketIO.register("/", handler: ConformanceNamespaceHandler())
-            try socketIO.register("/custom", handler: ConformanceNamespaceHandler())
+        if let echoPath = configuration.engineioEchoPath {
             var echo = configuration.engine
-            echo.path = "/engine.io/"
+            echo.path = echoPath
             endpoints.append(EngineIOServer(configuration: echo, application: EngineIOEchoApplication(), logger: logger))
-        case .bench:
-            try socketIO.register("/", handler: BenchNamespaceHandler())
         }
         self.socketIO = socketIO
+        self.runtime = runtime
         self.httpServer = EngineIOHTTPServer(endpoints: endpoints, fallback: HealthResponder(), logger: logger)
     }
 

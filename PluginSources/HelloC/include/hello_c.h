@@ -1,0 +1,1 @@
+/* hello-c has no public headers. */

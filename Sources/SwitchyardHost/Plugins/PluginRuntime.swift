@@ -1,0 +1,355 @@
+import CSwitchyardPlugin
+import EngineIO
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SocketIO
+import SwitchyardJSON
+import SwitchyardSchema
+
+/// Runs plugin code for the server: operations with completions and timeouts, hooks,
+/// identity resolvers, and the host services plugins call back into.
+///
+/// Completions arrive from any thread through C function pointers, which cannot capture
+/// anything; they carry an integer token into ``PendingTable``, a process-wide table. A
+/// token is spent by whichever comes first, the completion or the timeout, so a late or
+/// repeated completion is ignored and a plugin that never completes leaks nothing.
+public final class PluginRuntime: Sendable {
+    public let registry: OperationRegistry
+    let socketIO: SocketIOServer
+    let logger: Logger
+    let operationTimeout: TimeAmount
+    private let bridges: NIOLockedValueBox<[String: HostServicesBridge]>
+
+    public init(registry: OperationRegistry, socketIO: SocketIOServer, operationTimeout: TimeAmount, logger: Logger) {
+        self.registry = registry
+        self.socketIO = socketIO
+        self.operationTimeout = operationTimeout
+        self.logger = logger
+        self.bridges = NIOLockedValueBox([:])
+        var bridges: [String: HostServicesBridge] = [:]
+        for plugin in registry.plugins {
+            bridges[plugin.name] = HostServicesBridge(plugin: plugin.name, runtime: self)
+        }
+        self.bridges.withLockedValue { $0 = bridges }
+    }
+
+    func bridge(for plugin: String) -> HostServicesBridge {
+        bridges.withLockedValue { $0[plugin]! }
+    }
+
+    /// Calls every plugin's start function with its configuration; the first refusal is an error.
+    public func startPlugins(configuration: [String: JSONValue]) throws(PluginLoadError) {
+        for plugin in registry.plugins {
+            guard let start = plugin.start else { continue }
+            let config = (configuration[plugin.name] ?? .object(JSONObject())).serializedBytes()
+            let status = config.withUnsafeBufferPointer { buffer in
+                start(plugin.startUserData, bridge(for: plugin.name).services, sy_bytes(data: buffer.baseAddress, length: buffer.count))
+            }
+            guard status == 0 else { throw PluginLoadError(file: plugin.file, reason: .refusedToStart) }
+            logger.info("plugin started", metadata: ["plugin.name": "\(plugin.name)", "plugin.version": "\(plugin.version)"])
+        }
+    }
+
+    /// Registers a Socket.IO namespace for every namespace the registry routes.
+    public func registerNamespaces(identity: [String: String] = [:]) throws {
+        for namespace in registry.namespaces {
+            try socketIO.register(
+                namespace.pattern.text,
+                handler: HostNamespaceHandler(runtime: self, routes: namespace, identityResolver: identity[namespace.pattern.text])
+            )
+        }
+    }
+
+    // MARK: - Invoking operations
+
+    /// Runs the operation a route names for one event.
+    func invoke(_ route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
+        let operation = route.operation
+        if let schema = operation.payloadSchema, !schema.isTrivial {
+            let payload = event.arguments.value(at: 0) ?? .null
+            let violations = schema.validate(payload)
+            if !violations.isEmpty {
+                let list = violations.map { JSONValue.object(["path": .string($0.path), "message": .string($0.message)]) }
+                let detail = "invalid payload for \(event.name): " + violations.map(\.description).joined(separator: "; ")
+                deliver(.failure(OperationFailure(.validation, detail, code: "invalid_payload", context: ["violations": .array(list)])), event: event, route: route, socket: socket)
+                return
+            }
+        }
+        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket)
+        let token = PendingTable.shared.insert(.operation(pending))
+        pending.token = token
+        socket.connection.timers.schedule(at: socket.eventLoop.now + operationTimeout, target: pending, token: token)
+
+        var arguments: [UInt8] = [UInt8(ascii: "[")]
+        arguments.append(contentsOf: event.arguments.json.readableBytesView)
+        arguments.append(UInt8(ascii: "]"))
+        let contextJSON = context.json(rooms: socket.rooms)
+        withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: contextJSON, plugin: operation.plugin) { invocation in
+            operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
+        }
+    }
+
+    /// Builds an `sy_invocation` whose pointers are valid during `body`.
+    func withInvocation<Result>(
+        event: String,
+        arguments: [UInt8],
+        attachments: [ByteBuffer],
+        context: [UInt8],
+        plugin: String,
+        _ body: (UnsafePointer<sy_invocation>) -> Result
+    ) -> Result {
+        var joined: [UInt8] = []
+        for attachment in attachments { joined.append(contentsOf: attachment.readableBytesView) }
+        let services = bridge(for: plugin).services
+        return arguments.withUnsafeBufferPointer { argumentBytes in
+            context.withUnsafeBufferPointer { contextBytes in
+                joined.withUnsafeBufferPointer { storage in
+                    var items: [sy_bytes] = []
+                    var offset = 0
+                    for attachment in attachments {
+                        items.append(sy_bytes(data: storage.baseAddress.map { $0 + offset }, length: attachment.readableBytes))
+                        offset += attachment.readableBytes
+                    }
+                    return items.withUnsafeBufferPointer { itemPointer in
+                        event.withCString { eventName in
+                            var invocation = sy_invocation(
+                                struct_size: UInt32(MemoryLayout<sy_invocation>.size),
+                                arguments_json: sy_bytes(data: argumentBytes.baseAddress, length: argumentBytes.count),
+                                attachments: sy_attachments(items: itemPointer.baseAddress, count: itemPointer.count),
+                                context_json: sy_bytes(data: contextBytes.baseAddress, length: contextBytes.count),
+                                event: eventName,
+                                host: services
+                            )
+                            return withUnsafePointer(to: &invocation) { body($0) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finishes an operation on the socket's loop: checks what the plugin returned and
+    /// answers the client (ack or `error` event).
+    func finish(_ pending: PendingInvocation, outcome: PluginOutcome) {
+        let result: Result<SocketIOArguments, OperationFailure>
+        switch outcome {
+        case .timedOut:
+            result = .failure(OperationFailure(.timeout, "operation \(pending.route.operation.key) did not complete within \(operationTimeout.nanoseconds / 1_000_000) ms"))
+        case .error(let bytes):
+            result = .failure(OperationFailure.fromPlugin(bytes))
+        case .ok(let bytes, let attachments):
+            result = checkResult(bytes, attachments: attachments, operation: pending.route.operation)
+        }
+        deliver(result, event: pending.event, route: pending.route, socket: pending.socket)
+    }
+
+    private func checkResult(_ bytes: [UInt8], attachments: [[UInt8]], operation: PluginOperation) -> Result<SocketIOArguments, OperationFailure> {
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        var arguments: SocketIOArguments
+        do {
+            arguments = try SocketIOArguments(splittingArray: buffer)
+        } catch {
+            return .failure(OperationFailure(.internal, "operation \(operation.key) returned a result that is not a JSON array: \(String(decoding: bytes.prefix(200), as: UTF8.self))"))
+        }
+        if let schema = operation.ackSchema, !schema.isTrivial {
+            let violations = schema.validate(arguments.value(at: 0) ?? .null)
+            if !violations.isEmpty {
+                return .failure(OperationFailure(.internal, "operation \(operation.key) returned an ack that does not match its schema: " + violations.map(\.description).joined(separator: "; ")))
+            }
+        }
+        arguments.attachments = attachments.map { ByteBuffer(bytes: $0) }
+        return .success(arguments)
+    }
+
+    /// Sends a result or a failure to the client, through the egress policy.
+    func deliver(_ result: Result<SocketIOArguments, OperationFailure>, event: SocketIOEvent, route: ResolvedRoute?, socket: SocketIOSocket) {
+        switch result {
+        case .success(let arguments):
+            guard let ack = event.ack else { return }
+            ack.send(route?.ack == false ? SocketIOArguments() : arguments)
+        case .failure(let failure):
+            let correlationID = ErrorBoundary.makeCorrelationID()
+            var metadata: Logger.Metadata = [
+                "sio.nsp": "\(socket.namespace.path)", "sio.sid": "\(socket.id)", "sio.event": "\(event.name)",
+                "error.kind": "\(failure.kind.rawValue)", "error.correlation": "\(correlationID)",
+            ]
+            if let route { metadata["plugin.name"] = "\(route.operation.plugin)"; metadata["operation"] = "\(route.operation.key)" }
+            if failure.kind.isServerSide {
+                logger.error("operation failed: \(failure.detail)", metadata: metadata)
+            } else {
+                logger.debug("operation refused: \(failure.detail)", metadata: metadata)
+            }
+            let payload = ErrorBoundary.clientPayload(for: failure, correlationID: correlationID)
+            if let ack = event.ack {
+                ack.send([payload])
+            } else {
+                var body = payload.objectValue ?? JSONObject()
+                body["event"] = .string(event.name)
+                socket.emit("error", [.object(body)])
+            }
+        }
+    }
+
+    // MARK: - Hooks
+
+    func runHooks(_ kind: PluginHook.HookKind, pattern: NamespacePattern, socket: SocketIOSocket, context: HostSocketContext, arguments: [JSONValue]) {
+        let hooks = registry.hooks(kind, for: pattern)
+        guard !hooks.isEmpty else { return }
+        let argumentBytes = JSONValue.array(arguments).serializedBytes()
+        let contextJSON = context.json(rooms: kind == .connect ? socket.rooms : [])
+        for hook in hooks {
+            withInvocation(event: "", arguments: argumentBytes, attachments: [], context: contextJSON, plugin: hook.plugin) { invocation in
+                hook.run(hook.userData, invocation)
+            }
+        }
+    }
+
+    // MARK: - Identity
+
+    /// Asks an identity resolver about a CONNECT; `done` runs on `eventLoop`.
+    func resolveIdentity(
+        resolver name: String,
+        auth: JSONValue,
+        context: [UInt8],
+        eventLoop: EventLoop,
+        done: @escaping @Sendable (Result<JSONValue, OperationFailure>) -> Void
+    ) {
+        guard let resolver = registry.identityResolvers[name] else {
+            done(.failure(OperationFailure(.configuration, "identity resolver '\(name)' is not provided by any plugin")))
+            return
+        }
+        let pending = PendingDecision(eventLoop: eventLoop, done: done)
+        let token = PendingTable.shared.insert(.decision(pending))
+        let arguments = JSONValue.array([auth]).serializedBytes()
+        withInvocation(event: "", arguments: arguments, attachments: [], context: context, plugin: resolver.plugin) { invocation in
+            resolver.call(resolver.userData, invocation, decisionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
+        }
+        eventLoop.scheduleTask(in: operationTimeout) {
+            if PendingTable.shared.remove(token) != nil {
+                done(.failure(OperationFailure(.timeout, "identity resolver '\(name)' did not answer within \(self.operationTimeout.nanoseconds / 1_000_000) ms")))
+            }
+        }
+    }
+}
+
+/// What a plugin answered.
+enum PluginOutcome {
+    case ok([UInt8], [[UInt8]])
+    case error([UInt8])
+    case timedOut
+}
+
+/// An operation in flight.
+final class PendingInvocation: EventLoopTimerTarget, @unchecked Sendable {
+    unowned let runtime: PluginRuntime
+    let route: ResolvedRoute
+    let event: SocketIOEvent
+    let socket: SocketIOSocket
+    var token: UInt64 = 0
+
+    init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket) {
+        self.runtime = runtime
+        self.route = route
+        self.event = event
+        self.socket = socket
+    }
+
+    func timerFired(token: UInt64, now: NIODeadline) {
+        guard PendingTable.shared.remove(token) != nil else { return }
+        runtime.finish(self, outcome: .timedOut)
+    }
+
+    /// Called from any thread with copied data.
+    func complete(_ outcome: PluginOutcome) {
+        let loop = socket.eventLoop
+        if loop.inEventLoop {
+            runtime.finish(self, outcome: outcome)
+        } else {
+            loop.execute { self.runtime.finish(self, outcome: outcome) }
+        }
+    }
+}
+
+/// A guard or identity decision in flight.
+final class PendingDecision: @unchecked Sendable {
+    let eventLoop: EventLoop
+    let done: @Sendable (Result<JSONValue, OperationFailure>) -> Void
+
+    init(eventLoop: EventLoop, done: @escaping @Sendable (Result<JSONValue, OperationFailure>) -> Void) {
+        self.eventLoop = eventLoop
+        self.done = done
+    }
+
+    func decide(_ result: Result<JSONValue, OperationFailure>) {
+        if eventLoop.inEventLoop { done(result) } else { eventLoop.execute { self.done(result) } }
+    }
+}
+
+/// Tokens for completions that arrive through C function pointers.
+final class PendingTable: Sendable {
+    enum Entry: @unchecked Sendable {
+        case operation(PendingInvocation)
+        case decision(PendingDecision)
+    }
+
+    static let shared = PendingTable()
+
+    private struct State {
+        var next: UInt64 = 1
+        var entries: [UInt64: Entry] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    func insert(_ entry: Entry) -> UInt64 {
+        state.withLockedValue { state in
+            let token = state.next
+            state.next += 1
+            state.entries[token] = entry
+            return token
+        }
+    }
+
+    /// Spends a token; nil if it was already spent.
+    func remove(_ token: UInt64) -> Entry? {
+        state.withLockedValue { $0.entries.removeValue(forKey: token) }
+    }
+
+    var count: Int { state.withLockedValue { $0.entries.count } }
+}
+
+private func copy(_ bytes: sy_bytes) -> [UInt8] {
+    guard let data = bytes.data, bytes.length > 0 else { return [] }
+    return Array(UnsafeBufferPointer(start: data, count: bytes.length))
+}
+
+private func copy(_ attachments: sy_attachments) -> [[UInt8]] {
+    guard let items = attachments.items else { return [] }
+    return (0..<attachments.count).map { copy(items[$0]) }
+}
+
+/// The `sy_complete_fn` handed to every operation.
+let operationCompletionTrampoline: sy_complete_fn = { token, status, json, attachments in
+    guard let token, case .operation(let pending)? = PendingTable.shared.remove(UInt64(UInt(bitPattern: token))) else {
+        return  // already completed or timed out: ignored
+    }
+    let bytes = copy(json)
+    pending.complete(status == SY_OK ? .ok(bytes, copy(attachments)) : .error(bytes))
+}
+
+/// The `sy_decide_fn` handed to guards and identity resolvers.
+let decisionTrampoline: sy_decide_fn = { token, status, json in
+    guard let token, case .decision(let pending)? = PendingTable.shared.remove(UInt64(UInt(bitPattern: token))) else { return }
+    let bytes = copy(json)
+    if status == SY_OK {
+        guard let value = try? JSONValue(parsing: bytes) else {
+            pending.decide(.failure(OperationFailure(.internal, "a plugin decision is not valid JSON")))
+            return
+        }
+        pending.decide(.success(value))
+    } else {
+        pending.decide(.failure(OperationFailure.fromPlugin(bytes)))
+    }
+}

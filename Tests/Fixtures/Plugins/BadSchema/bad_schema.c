@@ -1,0 +1,12 @@
+/* Test fixture: a payload schema with a misspelled type. */
+#include "switchyard_plugin.h"
+static void invoke(void *u, const sy_invocation *i, sy_complete_fn complete, void *c) {
+    (void)u; (void)i;
+    complete(c, SY_OK, (sy_bytes){(const uint8_t *)"[]", 2}, (sy_attachments){0, 0});
+}
+static const sy_operation operations[] = {{.key = "bad.schema", .payload_schema_json = "{\"type\":\"strnig\"}", .invoke = invoke}};
+static const sy_plugin_descriptor descriptor = {
+    .abi_version = SY_ABI_VERSION, .struct_size = sizeof(sy_plugin_descriptor), .name = "bad-schema", .version = "1.0.0",
+    .operations = operations, .operation_count = 1,
+};
+const sy_plugin_descriptor *switchyard_plugin_entry(void) { return &descriptor; }

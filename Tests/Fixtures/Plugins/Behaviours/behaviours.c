@@ -1,0 +1,183 @@
+/*
+ * Test fixture: operations that misbehave in every way the error boundary must handle,
+ * plus a hook and an identity resolver. Namespace /b.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "switchyard_plugin.h"
+
+static const sy_host_services *services;
+
+static int32_t start(void *user_data, const sy_host_services *host, sy_bytes config) {
+    (void)user_data;
+    (void)config;
+    services = host;
+    return 0;
+}
+
+static void reply(sy_complete_fn complete, void *completion, sy_status status, const char *json) {
+    complete(completion, status, (sy_bytes){(const uint8_t *)json, strlen(json)}, (sy_attachments){0, 0});
+}
+
+/* Copies the string value of "key" from flat JSON without escapes (ids, paths, kinds). */
+static int extract(sy_bytes json, const char *key, char *out, size_t size) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
+    size_t plen = strlen(pattern);
+    const char *text = (const char *)json.data;
+    for (size_t i = 0; i + plen <= json.length; i++) {
+        if (memcmp(text + i, pattern, plen) != 0) continue;
+        size_t start = i + plen, end = start;
+        while (end < json.length && text[end] != '"') end++;
+        if (end - start >= size) return 0;
+        memcpy(out, text + start, end - start);
+        out[end - start] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void never(void *u, const sy_invocation *i, sy_complete_fn c, void *t) { (void)u; (void)i; (void)c; (void)t; }
+
+static void malformed(void *u, const sy_invocation *i, sy_complete_fn c, void *t) { (void)u; (void)i; reply(c, t, SY_OK, "not json"); }
+
+static void not_array(void *u, const sy_invocation *i, sy_complete_fn c, void *t) { (void)u; (void)i; reply(c, t, SY_OK, "{\"a\":1}"); }
+
+/* Fails with the kind named by the first argument: ["not_found"]. */
+static void fail(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    char kind[48] = "internal";
+    const char *json = (const char *)i->arguments_json.data;
+    if (i->arguments_json.length > 4 && json[1] == '"') {
+        size_t n = 0;
+        while (n + 2 < i->arguments_json.length && json[2 + n] != '"' && n < sizeof kind - 1) { kind[n] = json[2 + n]; n++; }
+        kind[n] = 0;
+    }
+    char error[256];
+    snprintf(error, sizeof error, "{\"kind\":\"%s\",\"detail\":\"secret detail for %s\",\"code\":\"c_%s\",\"context\":{\"hint\":1}}", kind, kind, kind);
+    reply(c, t, SY_ERROR, error);
+}
+
+static void bad_error(void *u, const sy_invocation *i, sy_complete_fn c, void *t) { (void)u; (void)i; reply(c, t, SY_ERROR, "<html>oops</html>"); }
+
+static void bad_ack(void *u, const sy_invocation *i, sy_complete_fn c, void *t) { (void)u; (void)i; reply(c, t, SY_OK, "[{\"nope\":1}]"); }
+
+static void twice(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    (void)i;
+    reply(c, t, SY_OK, "[1]");
+    reply(c, t, SY_OK, "[2]");
+}
+
+static void context(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    char result[8192];
+    int n = snprintf(result, sizeof result, "[%.*s]", (int)i->context_json.length, (const char *)i->context_json.data);
+    if (n <= 0 || (size_t)n >= sizeof result) { reply(c, t, SY_ERROR, "{\"kind\":\"internal\",\"detail\":\"context too large\"}"); return; }
+    reply(c, t, SY_OK, result);
+}
+
+/* Acknowledges with its own arguments and attachments: binary across the ABI both ways. */
+static void attachments(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    c(t, SY_OK, i->arguments_json, i->attachments);
+}
+
+static void validated(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    (void)i;
+    reply(c, t, SY_OK, "[\"valid\"]");
+}
+
+static void on_connect(void *u, const sy_invocation *i) {
+    (void)u;
+    char sid[64], nsp[128];
+    if (!extract(i->context_json, "socketId", sid, sizeof sid) || !extract(i->context_json, "namespace", nsp, sizeof nsp)) return;
+    char args[8192];
+    int n = snprintf(args, sizeof args, "[%.*s]", (int)i->context_json.length, (const char *)i->context_json.data);
+    if (n <= 0 || (size_t)n >= sizeof args) return;
+    i->host->emit(i->host->host, nsp, SY_TARGET_SOCKET, sid, NULL, "hooked", (sy_bytes){(const uint8_t *)args, (size_t)n}, (sy_attachments){0, 0});
+}
+
+static void resolve(void *u, const sy_invocation *i, sy_decide_fn decide, void *decision) {
+    (void)u;
+    char token[64] = "";
+    extract(i->arguments_json, "token", token, sizeof token);
+    const char *result;
+    sy_status status = SY_OK;
+    if (strcmp(token, "good") == 0) {
+        result = "{\"id\":\"u1\",\"roles\":[\"admin\"],\"tenant\":\"t1\"}";
+    } else if (strcmp(token, "anon") == 0) {
+        result = "null";
+    } else if (strcmp(token, "crash") == 0) {
+        status = SY_ERROR;
+        result = "{\"kind\":\"infrastructure\",\"detail\":\"token store unreachable at 10.0.0.7\"}";
+    } else {
+        status = SY_ERROR;
+        result = "{\"kind\":\"authentication\",\"detail\":\"unknown token\",\"code\":\"bad_token\"}";
+    }
+    decide(decision, status, (sy_bytes){(const uint8_t *)result, strlen(result)});
+}
+
+static const sy_operation operations[] = {
+    {.key = "b.never", .invoke = never},
+    {.key = "b.malformed", .invoke = malformed},
+    {.key = "b.not-array", .invoke = not_array},
+    {.key = "b.fail", .invoke = fail},
+    {.key = "b.bad-error", .invoke = bad_error},
+    {.key = "b.bad-ack", .ack_schema_json = "{\"type\":\"object\",\"required\":[\"id\"]}", .invoke = bad_ack},
+    {.key = "b.twice", .invoke = twice},
+    {.key = "b.context", .invoke = context},
+    {.key = "b.attachments", .invoke = attachments},
+    {
+        .key = "b.validated",
+        .payload_schema_json =
+            "{\"type\":\"object\",\"required\":[\"n\",\"tags\"],\"additionalProperties\":false,\"properties\":{"
+            "\"n\":{\"type\":\"integer\",\"minimum\":1},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}",
+        .invoke = validated,
+    },
+};
+
+static const sy_route routes[] = {
+    {"/b", "never", "b.never", 1},
+    {"/b", "malformed", "b.malformed", 1},
+    {"/b", "not-array", "b.not-array", 1},
+    {"/b", "fail", "b.fail", 1},
+    {"/b", "bad-error", "b.bad-error", 1},
+    {"/b", "bad-ack", "b.bad-ack", 1},
+    {"/b", "twice", "b.twice", 1},
+    {"/b", "context", "b.context", 1},
+    {"/b", "attachments", "b.attachments", 1},
+    {"/b", "validated", "b.validated", 1},
+    {"/b/:room", "context", "b.context", 1},
+};
+
+static const sy_hook hooks[] = {{.kind = SY_HOOK_CONNECT, .namespace_pattern = "/b", .run = on_connect}};
+
+static const sy_server_event events[] = {
+    {.name = "hooked", .summary = "The context, sent on connect"},
+    {.name = "strict", .payload_schema_json = "{\"type\":\"integer\"}"},
+};
+
+static const sy_identity_resolver resolvers[] = {{.name = "b.identity", .resolve = resolve}};
+
+static const sy_plugin_descriptor descriptor = {
+    .abi_version = SY_ABI_VERSION,
+    .struct_size = sizeof(sy_plugin_descriptor),
+    .name = "behaviours",
+    .version = "0.0.1",
+    .start = start,
+    .operations = operations,
+    .operation_count = sizeof operations / sizeof operations[0],
+    .routes = routes,
+    .route_count = sizeof routes / sizeof routes[0],
+    .server_events = events,
+    .server_event_count = sizeof events / sizeof events[0],
+    .hooks = hooks,
+    .hook_count = 1,
+    .identity_resolvers = resolvers,
+    .identity_resolver_count = 1,
+};
+
+const sy_plugin_descriptor *switchyard_plugin_entry(void) { return &descriptor; }
