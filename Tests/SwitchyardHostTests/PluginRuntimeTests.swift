@@ -186,6 +186,17 @@ struct PluginRuntimeTests {
         #expect(frames.map(\.description) == [#"text(461-/b,6[{"_placeholder":true,"num":0}])"#, "binary([9, 8, 7])"])
     }
 
+    @Test("Emits of a declared server event are validated before they leave")
+    func typedEmitter() throws {
+        let client = try client()
+        _ = try client.received()
+        try client.send(#"2/b,1["emit-strict",42]"#)
+        #expect(try client.received() == [#"2/b,["strict",42]"#, "3/b,1[0]"])
+        try client.send(#"2/b,2["emit-strict","not an integer"]"#)
+        // Refused by the host (status -4, schema violation): nothing reaches the client.
+        #expect(try client.received() == ["3/b,2[-4]"])
+    }
+
     @Test("A plain C plugin answers synchronously, with its ack schema checked")
     func cPlugin() throws {
         let client = try client(namespace: "/c")

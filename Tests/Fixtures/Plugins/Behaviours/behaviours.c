@@ -90,6 +90,21 @@ static void validated(void *u, const sy_invocation *i, sy_complete_fn c, void *t
     reply(c, t, SY_OK, "[\"valid\"]");
 }
 
+/* Emits the declared server event "strict" (schema: integer) with the first argument to the
+ * caller, and acknowledges with the host's status code. */
+static void emit_strict(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    char sid[64], nsp[128];
+    if (!extract(i->context_json, "socketId", sid, sizeof sid) || !extract(i->context_json, "namespace", nsp, sizeof nsp)) {
+        reply(c, t, SY_ERROR, "{\"kind\":\"internal\",\"detail\":\"no context\"}");
+        return;
+    }
+    int32_t status = i->host->emit(i->host->host, nsp, SY_TARGET_SOCKET, sid, NULL, "strict", i->arguments_json, (sy_attachments){0, 0});
+    char result[32];
+    snprintf(result, sizeof result, "[%d]", status);
+    reply(c, t, SY_OK, result);
+}
+
 static void on_connect(void *u, const sy_invocation *i) {
     (void)u;
     char sid[64], nsp[128];
@@ -130,6 +145,7 @@ static const sy_operation operations[] = {
     {.key = "b.twice", .invoke = twice},
     {.key = "b.context", .invoke = context},
     {.key = "b.attachments", .invoke = attachments},
+    {.key = "b.emit-strict", .invoke = emit_strict},
     {
         .key = "b.validated",
         .payload_schema_json =
@@ -149,6 +165,7 @@ static const sy_route routes[] = {
     {"/b", "twice", "b.twice", 1},
     {"/b", "context", "b.context", 1},
     {"/b", "attachments", "b.attachments", 1},
+    {"/b", "emit-strict", "b.emit-strict", 1},
     {"/b", "validated", "b.validated", 1},
     {"/b/:room", "context", "b.context", 1},
 };
