@@ -117,7 +117,8 @@ struct Evaluator {
     func evaluate<Sink: ViolationSink>(_ node: Node, _ value: JSONValue, _ sink: inout Sink) {
         guard node.hasAssertions else { return }
         if node.acceptsNothing {
-            sink.fail(.other, "is not allowed")
+            // Of no type at all: an alternative that is `false` never is what the client meant.
+            sink.fail(.type([]), "is not allowed")
             return
         }
         if let target = node.referenceIndex {
@@ -160,7 +161,8 @@ struct Evaluator {
         case .null, .bool:
             break
         }
-        if sink.isDone { return }
+        // A value of the wrong type is valid or not already; its alternatives would only add noise.
+        if sink.isDone || !typeMatches { return }
 
         for branch in node.allOf {
             evaluate(branch, value, &sink)
@@ -218,7 +220,8 @@ struct Evaluator {
                 for byte in string.utf8 where byte & 0xC0 != 0x80 { count += 1 }
                 return count
             }
-            if let minimum = node.minLength, bytes < minimum || scalars < minimum {
+            // And at least a quarter as many.
+            if let minimum = node.minLength, bytes < minimum || ((bytes + 3) / 4 < minimum && scalars < minimum) {
                 sink.fail(.other, "must be at least \(Self.plural(minimum, "character"))")
             }
             if let maximum = node.maxLength, bytes > maximum, scalars > maximum {
@@ -350,7 +353,7 @@ struct Evaluator {
             return false
         }
         if allRejectType {
-            sink.fail(.type(types), "must be \(types.phrase), found \(Self.typeName(value, nil))")
+            sink.fail(.type(types), types.isEmpty ? "is not allowed" : "must be \(types.phrase), found \(Self.typeName(value, nil))")
             return
         }
 

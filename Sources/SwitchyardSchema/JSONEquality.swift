@@ -12,7 +12,9 @@ enum JSONEquality {
             if a.literal == b.literal { return true }
             guard let x = ExactNumber(a.literal), let y = ExactNumber(b.literal) else { return false }
             return x == y
-        case (.string(let a), .string(let b)): return a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+        case (.string(var a), .string(var b)):
+            guard a.utf8.count == b.utf8.count else { return false }
+            return a.withUTF8 { x in b.withUTF8 { y in x.elementsEqual(y) } }
         case (.array(let a), .array(let b)):
             guard a.count == b.count else { return false }
             for index in a.indices where !equal(a[index], b[index]) { return false }

@@ -45,7 +45,7 @@ import SwitchyardJSON
 /// {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}], "items": false}
 ///                                                               a [x, y] pair, nothing more
 /// {"type": "object", "additionalProperties": {"type": "integer"}}   a map of integers
-/// {"oneOf": [{"$ref": "#/$defs/Text"}, {"$ref": "#/$defs/Image"}],
+/// {"type": "object", "oneOf": [{"$ref": "#/$defs/Text"}, {"$ref": "#/$defs/Image"}],
 ///  "$defs": {"Text":  {"properties": {"kind": {"const": "text"}, "body": {"type": "string"}},
 ///                      "required": ["kind", "body"]},
 ///            "Image": {"properties": {"kind": {"const": "image"}, "url": {"format": "uri"}},
@@ -67,7 +67,13 @@ import SwitchyardJSON
 /// - applicators: `allOf`, `anyOf`, `oneOf`, `not`, `$ref` (`#` or `#/$defs/Name`), `$defs`
 ///   (at the root);
 /// - annotations: `title`, `description`, `default`, `examples`, `deprecated`, `readOnly`,
-///   `writeOnly`, `$comment`, `$schema`, `$id` (at the root).
+///   `writeOnly`, `$comment`; `$schema` and `$id` at the root only.
+///
+/// When no alternative of an `anyOf` or `oneOf` matches, the report says what the client most
+/// likely got wrong: the types they all want (`must be a string or null, found integer`), else
+/// the violations of the one alternative whose type and `const`/`enum` tags fit, else the tag
+/// values they all want (`$.kind must be one of "text", "image"`), else
+/// `must match at least one of the allowed alternatives`.
 ///
 /// Boolean schemas work anywhere a schema does: `true` accepts everything, `false` nothing.
 /// Draft 2020-12 semantics apply whatever `$schema` says: `$ref` combines with its sibling
@@ -113,8 +119,8 @@ public struct JSONSchema: Sendable, Hashable, CustomStringConvertible {
 
     /// Validates `value`, returning its violations in a stable order (empty when it is valid).
     ///
-    /// At most `limit` violations are reported. A valid value is recognized without building
-    /// any path or message.
+    /// At most `limit` violations are reported (at least one for an invalid value). A valid
+    /// value is recognized without allocating, building paths or formatting messages.
     public func validate(_ value: JSONValue, limit: Int = JSONSchema.defaultViolationLimit) -> [SchemaViolation] {
         if isTrivial { return [] }
         let evaluator = Evaluator(table: table)
@@ -134,11 +140,16 @@ public struct JSONSchema: Sendable, Hashable, CustomStringConvertible {
         return !fast.failed
     }
 
-    /// The schema a `$ref` in this document points to.
+    /// The schema a `$ref` of this document points to (loading checked that it exists).
     public func resolve(_ reference: Reference) -> Node {
         switch reference {
-        case .root: return root
-        case .definition(let name): return definitions.first { $0.name == name }!.schema
+        case .root:
+            return root
+        case .definition(let name):
+            guard let definition = definitions.first(where: { $0.name == name }) else {
+                preconditionFailure("\(reference) is not defined in this schema")
+            }
+            return definition.schema
         }
     }
 
