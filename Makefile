@@ -12,14 +12,29 @@ PORT    ?= 3000
 # Example plugins: SwiftPM product name -> file name in plugins/.
 PLUGINS := ConformancePlugin:conformance EchoPlugin:echo ChatPlugin:chat HelloCPlugin:hello-c
 
-.PHONY: all build release plugins run test test-swift test-interop venv format clean
+# Debian packages the build and the tests need (checked, installed when missing; root or sudo).
+DEBIAN_PACKAGES := libsqlite3-dev libhiredis-dev redis-server chromium python3-venv
+
+.PHONY: all deps build release plugins run test test-swift test-interop venv format clean
+
+deps:
+	@missing=""; for package in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; \
+	done; \
+	if [ "$$missing" = " python3-venv" ] && $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then missing=""; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
 
 all: build
 
-build:
+build: deps
 	$(SWIFT) build
 
-release:
+release: deps
 	$(SWIFT) build -c release --product switchyard
 
 # Builds the example plugins (release) and copies them into plugins/.
@@ -38,7 +53,7 @@ run: release plugins
 test: test-swift test-interop
 
 # `swift build` first: it builds the plugin and fixture libraries the tests load.
-test-swift:
+test-swift: deps
 	$(SWIFT) build
 	$(SWIFT) test
 

@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -69,6 +70,34 @@ let package = Package(
                 "SwitchyardJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "SwitchyardStore",
+            dependencies: [
+                "SwitchyardJSON",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "SwitchyardRedis",
+            dependencies: [
+                "CHiredis",
+                "SocketIO",
+                "EngineIO",
+                "SwitchyardJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -114,6 +143,18 @@ let package = Package(
         .target(name: "EchoPlugin", dependencies: ["SwitchyardPluginKit"], path: "PluginSources/Echo"),
         .target(name: "ChatPlugin", dependencies: ["SwitchyardPluginKit"], path: "PluginSources/Chat"),
         .target(name: "HelloCPlugin", dependencies: ["CSwitchyardPlugin"], path: "PluginSources/HelloC"),
+        .testTarget(
+            name: "SwitchyardStoreTests",
+            dependencies: ["SwitchyardStore", "SwitchyardJSON", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "SwitchyardRedisTests",
+            dependencies: [
+                "SwitchyardRedis", "SocketIO", "EngineIO", "SwitchyardJSON", "SwitchyardTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "SwitchyardSchemaTests",
             dependencies: ["SwitchyardSchema", "SwitchyardJSON"]
