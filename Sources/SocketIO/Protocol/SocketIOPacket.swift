@@ -33,6 +33,15 @@ public struct SocketIOPacket: Sendable, Equatable {
     public var arguments: SocketIOArguments?
     /// The JSON payload of CONNECT and CONNECT_ERROR, validated.
     public var payload: ByteBuffer?
+    /// The raw JSON array of an EVENT or ACK whose arguments are not decoded yet
+    /// (see ``decodeHeader(_:maxAttachments:)``).
+    public var undecodedArguments: ByteBuffer?
+
+    /// Bytes of the JSON payload as received (event name included), before any decoding.
+    public var payloadByteCount: Int {
+        undecodedArguments?.readableBytes ?? payload?.readableBytes
+            ?? arguments.map { $0.json.readableBytes + (eventName?.utf8.count ?? 0) + 4 } ?? 0
+    }
 
     public init(
         type: SocketIOPacketType,
@@ -98,6 +107,16 @@ extension SocketIOPacket {
     /// valid value whose shape suits the type (object for CONNECT, non-empty array starting
     /// with a non-reserved event name for EVENT, array for ACK, none for DISCONNECT).
     public static func decode(_ buffer: ByteBuffer, maxAttachments: Int = 10) throws(SocketIOProtocolError) -> SocketIOPacket {
+        var packet = try decodeHeader(buffer, maxAttachments: maxAttachments)
+        try packet.decodeArguments()
+        return packet
+    }
+
+    /// Decodes everything but the arguments of an EVENT or ACK: the header, and the event
+    /// name (the array's first element). The rest of the array stays raw in
+    /// ``undecodedArguments`` until ``decodeArguments()``, so limits on size and rate can
+    /// refuse an event before its JSON is read.
+    public static func decodeHeader(_ buffer: ByteBuffer, maxAttachments: Int = 10) throws(SocketIOProtocolError) -> SocketIOPacket {
         let view = buffer.readableBytesView
         var index = view.startIndex
         let end = view.endIndex
@@ -171,27 +190,48 @@ extension SocketIOPacket {
             self.payload = payload
         case .event, .binaryEvent:
             guard let payload else { throw .invalidPayload("missing") }
-            var arguments = try SocketIOArguments(splittingArray: payload)
-            guard let rawName = arguments.removeFirst() else { throw .invalidPayload("an event needs a name") }
-            let value: JSONValue
-            do throws(JSONParseError) {
-                value = try rawName.withUnsafeReadableBytes { bytes throws(JSONParseError) in try JSONValue(parsing: bytes) }
-            } catch {
-                throw .invalidPayload(error.description)
-            }
-            let name: String
-            switch value {
-            case .string(let string): name = string
-            case .number(let number): name = number.literal
-            default: throw .invalidPayload("the event name must be a string")
-            }
-            guard !Self.reservedEventNames.contains(name) else { throw .invalidPayload("reserved event name '\(name)'") }
-            self.eventName = name
-            self.arguments = arguments
+            self.eventName = try Self.eventName(of: payload)
+            self.undecodedArguments = payload
         case .ack, .binaryAck:
             guard let payload else { throw .invalidPayload("missing") }
-            self.arguments = try SocketIOArguments(splittingArray: payload)
+            guard payload.getInteger(at: payload.readerIndex, as: UInt8.self) == UInt8(ascii: "[") else {
+                throw .invalidPayload("payload must be an array")
+            }
+            self.undecodedArguments = payload
         }
+    }
+
+    /// Validates and splits the arguments kept raw by ``decodeHeader(_:maxAttachments:)``.
+    /// Does nothing when they are already decoded.
+    public mutating func decodeArguments() throws(SocketIOProtocolError) {
+        guard let raw = undecodedArguments else { return }
+        var arguments = try SocketIOArguments(splittingArray: raw)
+        if type == .event || type == .binaryEvent { _ = arguments.removeFirst() }
+        self.arguments = arguments
+        self.undecodedArguments = nil
+    }
+
+    /// Reads only the first element of an EVENT array: the event name.
+    static func eventName(of payload: ByteBuffer) throws(SocketIOProtocolError) -> String {
+        let value: JSONValue
+        do throws(JSONParseError) {
+            value = try payload.withUnsafeReadableBytes { bytes throws(JSONParseError) -> JSONValue in
+                var reader = JSONReader(bytes: bytes)
+                try reader.expect(UInt8(ascii: "["))
+                return try reader.readValue()
+            }
+        } catch {
+            if case .unexpectedByte(UInt8(ascii: "]")) = error.reason { throw .invalidPayload("an event needs a name") }
+            throw .invalidPayload(error.description)
+        }
+        let name: String
+        switch value {
+        case .string(let string): name = string
+        case .number(let number): name = number.literal
+        default: throw .invalidPayload("the event name must be a string")
+        }
+        guard !reservedEventNames.contains(name) else { throw .invalidPayload("reserved event name '\(name)'") }
+        return name
     }
 
     /// Validates one JSON value; returns its first byte.

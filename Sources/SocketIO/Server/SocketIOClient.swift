@@ -40,7 +40,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         if reconstructing != nil { return protocolViolation(.unexpectedText) }
         let packet: SocketIOPacket
         do throws(SocketIOProtocolError) {
-            packet = try SocketIOPacket.decode(text, maxAttachments: server.configuration.maxAttachments)
+            packet = try SocketIOPacket.decodeHeader(text, maxAttachments: server.configuration.maxAttachments)
         } catch {
             return protocolViolation(error)
         }
@@ -60,16 +60,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             return
         }
         reconstructing = nil
-        var packet = pending.packet
-        guard var arguments = packet.arguments else { return protocolViolation(.illegalAttachments) }
-        do throws(SocketIOProtocolError) {
-            try Self.validatePlaceholders(arguments, attachmentCount: pending.attachments.count)
-        } catch {
-            return protocolViolation(error)
-        }
-        arguments.attachments = pending.attachments
-        packet.arguments = arguments
-        route(packet)
+        route(pending.packet, attachments: pending.attachments)
     }
 
     func didClose(reason: EngineIOCloseReason) {
@@ -90,7 +81,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     // MARK: - Routing
 
-    private func route(_ packet: SocketIOPacket) {
+    private func route(_ packet: SocketIOPacket, attachments: [ByteBuffer] = []) {
         switch packet.type {
         case .connect:
             guard socket(for: packet.namespace) == nil, !pendingConnects.contains(packet.namespace) else {
@@ -106,12 +97,13 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             guard let socket = socket(for: packet.namespace) else {
                 return protocolViolation(.invalidState("event for unjoined namespace \(packet.namespace)"))
             }
-            socket.onEvent(name: packet.eventName ?? "", arguments: packet.arguments ?? SocketIOArguments(), ackID: packet.ackID)
+            socket.onEvent(packet, attachments: attachments)
         case .ack, .binaryAck:
             guard let socket = socket(for: packet.namespace) else {
                 return protocolViolation(.invalidState("ack for unjoined namespace \(packet.namespace)"))
             }
-            if let id = packet.ackID { socket.onAck(id: id, arguments: packet.arguments ?? SocketIOArguments()) }
+            guard let arguments = decodeArguments(packet, attachments: attachments) else { return }
+            if let id = packet.ackID { socket.onAck(id: id, arguments: arguments) }
         case .connectError:
             protocolViolation(.invalidState("CONNECT_ERROR from a client"))
         }
@@ -188,9 +180,27 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         connection.close(reason: .forcedClose)
     }
 
+    /// Validates and splits a packet's arguments and attaches its binary parts; a protocol
+    /// violation closes the connection and returns nil.
+    func decodeArguments(_ packet: SocketIOPacket, attachments: [ByteBuffer]) -> SocketIOArguments? {
+        var packet = packet
+        do throws(SocketIOProtocolError) {
+            try packet.decodeArguments()
+            guard var arguments = packet.arguments else { throw .invalidPayload("missing") }
+            if !attachments.isEmpty {
+                try Self.validatePlaceholders(arguments, attachmentCount: attachments.count)
+                arguments.attachments = attachments
+            }
+            return arguments
+        } catch {
+            protocolViolation(error)
+            return nil
+        }
+    }
+
     // MARK: - Errors
 
-    private func protocolViolation(_ error: SocketIOProtocolError) {
+    func protocolViolation(_ error: SocketIOProtocolError) {
         server.logger.debug(
             "protocol violation, closing the connection",
             metadata: ["eio.sid": "\(connection.id)", "sio.error": "\(error)"]

@@ -22,6 +22,10 @@ public protocol SocketIONamespaceHandler: Sendable {
     func authorize(_ request: SocketIOConnectRequest, decide: @escaping @Sendable (SocketIOConnectDecision) -> Void)
     /// The socket joined (the client has its CONNECT reply).
     func connected(_ socket: SocketIOSocket)
+    /// An event arrived; its arguments are not decoded yet. Return false to drop it (the
+    /// handler answers the client itself, e.g. with an error ack). This is where size and
+    /// rate limits act, before any JSON is read. The default admits everything.
+    func admit(_ event: SocketIOEventHeader, from socket: SocketIOSocket) -> Bool
     /// An event arrived from the socket's client.
     func received(_ event: SocketIOEvent, from socket: SocketIOSocket)
     /// The socket left the namespace. Called once per connected socket.
@@ -33,6 +37,7 @@ extension SocketIONamespaceHandler {
         decide(.accept)
     }
     public func connected(_ socket: SocketIOSocket) {}
+    public func admit(_ event: SocketIOEventHeader, from socket: SocketIOSocket) -> Bool { true }
     public func received(_ event: SocketIOEvent, from socket: SocketIOSocket) {}
     public func disconnected(_ socket: SocketIOSocket, reason: SocketIODisconnectReason) {}
 }
@@ -60,6 +65,16 @@ public enum SocketIOConnectDecision: Sendable {
 
     /// Accept with no attached state.
     public static var accept: SocketIOConnectDecision { .accepted(userInfo: nil) }
+}
+
+/// What is known of an event before its arguments are decoded.
+public struct SocketIOEventHeader: Sendable {
+    public var name: String
+    /// Bytes of the JSON payload as received (event name included) plus binary attachments.
+    public var byteCount: Int
+    public var attachmentCount: Int
+    /// How to answer, when the client asked for an acknowledgement.
+    public var ack: SocketIOAcknowledger?
 }
 
 /// An event from a client.

@@ -161,8 +161,19 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
 
     // MARK: - Called by the client (on the loop)
 
-    func onEvent(name: String, arguments: SocketIOArguments, ackID: UInt64?) {
-        let ack = ackID.map { SocketIOAcknowledger(socket: self, id: $0) }
+    /// An event for this socket: admitted (before its arguments are decoded), decoded,
+    /// delivered.
+    func onEvent(_ packet: SocketIOPacket, attachments: [ByteBuffer]) {
+        let ack = packet.ackID.map { SocketIOAcknowledger(socket: self, id: $0) }
+        let name = packet.eventName ?? ""
+        let header = SocketIOEventHeader(
+            name: name,
+            byteCount: packet.payloadByteCount + attachments.reduce(0) { $0 + $1.readableBytes },
+            attachmentCount: attachments.count,
+            ack: ack
+        )
+        guard namespace.handler.admit(header, from: self) else { return }
+        guard let arguments = client.decodeArguments(packet, attachments: attachments) else { return }
         namespace.handler.received(SocketIOEvent(name: name, arguments: arguments, ack: ack), from: self)
     }
 
