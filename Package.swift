@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -108,6 +109,7 @@ let package = Package(
                 "SwitchyardJSON",
                 "SwitchyardSchema",
                 "CSwitchyardPlugin",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -119,6 +121,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardHost",
+                "SwitchyardStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -145,7 +148,12 @@ let package = Package(
         .target(name: "HelloCPlugin", dependencies: ["CSwitchyardPlugin"], path: "PluginSources/HelloC"),
         .testTarget(
             name: "SwitchyardStoreTests",
-            dependencies: ["SwitchyardStore", "SwitchyardJSON", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "SwitchyardStore", "SwitchyardJSON",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "SwitchyardRedisTests",

@@ -17,15 +17,27 @@ struct PluginRuntimeTests {
     let runtime: PluginRuntime
 
     init() throws {
+        (server, runtime) = try Self.serve(configuration: #"""
+            {"routes": [{"namespace": "/secure", "event": "context", "operation": "b.context"}],
+             "namespaces": {"/secure": {"identity": "b.identity"}}}
+            """#)
+    }
+
+    /// The fixture plugins served with the middleware of a configuration document.
+    static func serve(configuration text: String, plugins: [String] = ["FixtureBehaviours", "HelloCPlugin"]) throws -> (EmbeddedServer, PluginRuntime) {
+        var configuration = ServerConfiguration()
+        try configuration.apply(try JSONValue(parsing: text), source: "test")
         let registry = try PluginHost.loadRegistry(
-            files: [try BuiltProducts.library("FixtureBehaviours"), try BuiltProducts.library("HelloCPlugin")],
-            routes: [RouteConfiguration(namespace: "/secure", event: "context", operation: "b.context")]
+            files: try plugins.map { try BuiltProducts.library($0) },
+            routes: configuration.routes,
+            namespaces: Array(configuration.namespaces.keys)
         )
         let socketIO = SocketIOServer(logger: Logger(label: "test"))
-        runtime = PluginRuntime(registry: registry, socketIO: socketIO, operationTimeout: .seconds(2), logger: Logger(label: "test"))
-        try runtime.registerNamespaces(identity: ["/secure": "b.identity"])
+        let runtime = PluginRuntime(registry: registry, socketIO: socketIO, operationTimeout: .seconds(2), logger: Logger(label: "test"))
+        try runtime.registerNamespaces(plan: try MiddlewarePlan.build(registry: registry, configuration: configuration))
         try runtime.startPlugins(configuration: [:])
-        server = EmbeddedServer(endpoints: [EngineIOServer(configuration: EngineIOConfiguration(), application: socketIO, logger: Logger(label: "test"))])
+        let server = EmbeddedServer(endpoints: [EngineIOServer(configuration: EngineIOConfiguration(), application: socketIO, logger: Logger(label: "test"))])
+        return (server, runtime)
     }
 
     /// Opens a connection joined to /b; skips the `hooked` event the connect hook sends.

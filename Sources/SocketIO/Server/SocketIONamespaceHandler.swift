@@ -83,11 +83,14 @@ public struct SocketIOEvent: Sendable {
     public var arguments: SocketIOArguments
     /// How to answer, when the client asked for an acknowledgement.
     public var ack: SocketIOAcknowledger?
+    /// Bytes of the payload as received (see ``SocketIOEventHeader/byteCount``).
+    public var byteCount: Int
 
-    public init(name: String, arguments: SocketIOArguments, ack: SocketIOAcknowledger?) {
+    public init(name: String, arguments: SocketIOArguments, ack: SocketIOAcknowledger?, byteCount: Int = 0) {
         self.name = name
         self.arguments = arguments
         self.ack = ack
+        self.byteCount = byteCount
     }
 }
 

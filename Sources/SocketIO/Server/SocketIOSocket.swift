@@ -174,7 +174,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         )
         guard namespace.handler.admit(header, from: self) else { return }
         guard let arguments = client.decodeArguments(packet, attachments: attachments) else { return }
-        namespace.handler.received(SocketIOEvent(name: name, arguments: arguments, ack: ack), from: self)
+        namespace.handler.received(SocketIOEvent(name: name, arguments: arguments, ack: ack, byteCount: header.byteCount), from: self)
     }
 
     func onAck(id: UInt64, arguments: SocketIOArguments) {

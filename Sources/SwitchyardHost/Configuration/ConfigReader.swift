@@ -69,6 +69,12 @@ struct ConfigReader {
         return int
     }
 
+    mutating func number(_ key: String) throws(ConfigurationError) -> Double? {
+        guard let value = value(key) else { return nil }
+        guard let double = value.doubleValue else { throw error(key, "expected a number, found \(value.typeName)") }
+        return double
+    }
+
     mutating func strings(_ key: String) throws(ConfigurationError) -> [String]? {
         guard let value = value(key) else { return nil }
         guard case .array(let array) = value else { throw error(key, "expected an array of strings, found \(value.typeName)") }

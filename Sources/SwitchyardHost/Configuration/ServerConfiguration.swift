@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     public var routes: [RouteConfiguration] = []
     /// Per-namespace settings, by namespace pattern.
     public var namespaces: [String: NamespaceConfiguration] = [:]
+    /// Middleware for namespaces that configure none of their own.
+    public var middleware = MiddlewareConfiguration()
     /// Serve a raw Engine.IO echo endpoint at this path (the reference server of the
     /// official Engine.IO protocol suite); nil: none.
     public var engineioEchoPath: String?
@@ -102,18 +104,28 @@ public struct ServerConfiguration: Sendable {
         if let routeList = try root.objects("routes") {
             routes = []
             for var route in routeList {
-                guard let namespace = try route.string("namespace"), let event = try route.string("event"), let operation = try route.string("operation") else {
-                    throw ConfigurationError(source: source, keyPath: route.path, problem: "a route needs namespace, event and operation")
+                guard let namespace = try route.string("namespace"), let event = try route.string("event") else {
+                    throw ConfigurationError(source: source, keyPath: route.path, problem: "a route needs namespace and event")
                 }
-                routes.append(RouteConfiguration(namespace: namespace, event: event, operation: operation, ack: try route.bool("ack") ?? true))
+                let operation = try route.string("operation")
+                let events = try route.eventSteps("events")
+                guard operation != nil || events != nil else {
+                    throw ConfigurationError(source: source, keyPath: route.path, problem: "a route needs an operation, or events to set its chain")
+                }
+                routes.append(RouteConfiguration(namespace: namespace, event: event, operation: operation, ack: try route.bool("ack") ?? true, events: events))
                 try route.finish()
             }
+        }
+        if var defaults = try root.object("middleware") {
+            middleware = try defaults.middleware()
+            try defaults.finish()
         }
         if var namespaceReader = try root.object("namespaces") {
             for key in namespaceReader.keys {
                 guard var entry = try namespaceReader.object(key) else { continue }
                 var namespace = NamespaceConfiguration()
                 namespace.identity = try entry.string("identity")
+                namespace.middleware = try entry.middleware()
                 try entry.finish()
                 namespaces[key] = namespace
             }
@@ -185,25 +197,31 @@ public struct PluginsConfiguration: Sendable {
     public init() {}
 }
 
-/// A route from the configuration file.
+/// A route from the configuration file: adds or overrides `event → operation`, and/or sets
+/// the event chain of that one event.
 public struct RouteConfiguration: Sendable, Hashable {
     public var namespace: String
     public var event: String
-    public var operation: String
+    /// nil: keep the plugin's operation (only the chain changes).
+    public var operation: String?
     public var ack: Bool
+    /// This event's chain, replacing the namespace's.
+    public var events: [EventStep]?
 
-    public init(namespace: String, event: String, operation: String, ack: Bool = true) {
+    public init(namespace: String, event: String, operation: String?, ack: Bool = true, events: [EventStep]? = nil) {
         self.namespace = namespace
         self.event = event
         self.operation = operation
         self.ack = ack
+        self.events = events
     }
 }
 
 /// Settings of one namespace pattern.
 public struct NamespaceConfiguration: Sendable, Hashable {
-    /// The identity resolver (by name) run at CONNECT; its refusal refuses the connection.
+    /// Shorthand for a connect chain of one identity step (used when `connect` is not given).
     public var identity: String?
+    public var middleware = MiddlewareConfiguration()
 
     public init() {}
 }

@@ -1,21 +1,34 @@
 import EngineIO
+import Metrics
 import NIOCore
 import SocketIO
 import SwitchyardJSON
 
-/// The identity an identity resolver returned, handed from CONNECT to the new socket.
-struct ResolvedIdentity: Sendable {
-    let value: JSONValue
+/// What a CONNECT's chain produced, handed to the new socket.
+struct ConnectOutcome: Sendable {
+    let identity: JSONValue
+    let slot: ConnectionSlot?
 }
 
-/// What the host keeps per socket: the context operations receive.
+/// What the host keeps per socket: the context operations receive, and the per-connection
+/// state of its chains (confined to the socket's event loop).
 final class HostSocketContext: @unchecked Sendable {
     let identity: JSONValue
+    let address: String
     /// The context JSON up to (not including) the rooms, built once at connect.
     private let prefix: [UInt8]
+    /// Held for connection limits; released when the socket leaves.
+    let slot: ConnectionSlot?
+    /// Connection-scope rate-limit buckets, by chain step id.
+    var buckets: [Int: TokenBucket] = [:]
+    /// Violations in the current strike window.
+    var strikes = 0
+    var strikeWindowStart: NIODeadline?
 
-    init(socketID: String, namespace: SocketIONamespace, auth: JSONValue, handshake: EngineIOHandshake, identity: JSONValue) {
+    init(socketID: String, namespace: SocketIONamespace, auth: JSONValue, handshake: EngineIOHandshake, identity: JSONValue, slot: ConnectionSlot? = nil) {
         self.identity = identity
+        self.slot = slot
+        self.address = handshake.remoteAddress?.ipAddress ?? "unknown"
         var object = JSONObject()
         object["socketId"] = .string(socketID)
         object["namespace"] = .string(namespace.path)
@@ -51,54 +64,104 @@ final class HostSocketContext: @unchecked Sendable {
         bytes.append(UInt8(ascii: "}"))
         return bytes
     }
+
+    var identityID: String? { identity["id"]?.stringValue }
+    var roles: [String] { identity["roles"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
 }
 
-/// Serves one namespace pattern from the registry: identity at CONNECT, hooks, and
-/// `event → operation` dispatch through the error boundary.
+/// Serves one namespace pattern: the connect chain at CONNECT, the event chain on every
+/// event (its head before the JSON is decoded, the rest after), then `event → operation`
+/// through the error boundary; hooks on connect and disconnect.
 struct HostNamespaceHandler: SocketIONamespaceHandler {
     let runtime: PluginRuntime
     let routes: NamespaceRoutes
-    let identityResolver: String?
+    let plan: NamespacePlan
+
+    // MARK: - Connect chain
 
     func authorize(_ request: SocketIOConnectRequest, decide: @escaping @Sendable (SocketIOConnectDecision) -> Void) {
-        guard let resolver = identityResolver else {
-            decide(.accept)
-            return
-        }
-        let context = HostSocketContext(
-            socketID: request.socketID,
-            namespace: request.namespace,
-            auth: request.auth,
-            handshake: request.handshake,
-            identity: .null
-        )
-        let runtime = self.runtime
-        runtime.resolveIdentity(resolver: resolver, auth: request.auth, context: context.json(rooms: []), eventLoop: request.eventLoop) { result in
-            switch result {
-            case .success(let identity):
-                decide(.accepted(userInfo: ResolvedIdentity(value: identity)))
-            case .failure(let failure):
-                let correlationID = ErrorBoundary.makeCorrelationID()
-                if failure.kind.isServerSide {
-                    runtime.logger.error("identity resolution failed: \(failure.detail)", metadata: ["sio.nsp": "\(request.namespace.path)", "error.correlation": "\(correlationID)"])
-                }
-                let payload = ErrorBoundary.clientPayload(for: failure, correlationID: correlationID)
-                let error = payload["error"] ?? .null
-                decide(.refuse(message: error["detail"]?.stringValue ?? "Not authorized", data: ["code": error["code"] ?? .null, "kind": error["kind"] ?? .null]))
-            }
-        }
+        ConnectChainRun(handler: self, request: request, decide: decide).run(from: 0, identity: .null, slot: nil)
     }
 
     func connected(_ socket: SocketIOSocket) {
-        let identity = (socket.userInfo as? ResolvedIdentity)?.value ?? .null
-        let context = HostSocketContext(socketID: socket.id, namespace: socket.namespace, auth: socket.auth, handshake: socket.handshake, identity: identity)
+        let outcome = socket.userInfo as? ConnectOutcome
+        let context = HostSocketContext(
+            socketID: socket.id,
+            namespace: socket.namespace,
+            auth: socket.auth,
+            handshake: socket.handshake,
+            identity: outcome?.identity ?? .null,
+            slot: outcome?.slot
+        )
         socket.userInfo = context
         runtime.runHooks(.connect, pattern: routes.pattern, socket: socket, context: context, arguments: [])
     }
 
+    func disconnected(_ socket: SocketIOSocket, reason: SocketIODisconnectReason) {
+        guard let context = socket.userInfo as? HostSocketContext else { return }
+        context.slot?.release()
+        runtime.runHooks(.disconnect, pattern: routes.pattern, socket: socket, context: context, arguments: [.string(reason.rawValue)])
+    }
+
+    // MARK: - Event chain
+
+    func admit(_ event: SocketIOEventHeader, from socket: SocketIOSocket) -> Bool {
+        guard let context = socket.userInfo as? HostSocketContext else { return false }
+        let chain = plan.chain(for: event.name)
+        for step in chain.steps.prefix(chain.stepsBeforeDecoding) {
+            if let failure = check(step, name: event.name, byteCount: event.byteCount, socket: socket, context: context) {
+                violation(failure, event: SocketIOEvent(name: event.name, arguments: SocketIOArguments(), ack: event.ack), socket: socket, context: context)
+                return false
+            }
+        }
+        return true
+    }
+
     func received(_ event: SocketIOEvent, from socket: SocketIOSocket) {
         guard let context = socket.userInfo as? HostSocketContext else { return }
-        guard let route = routes.routes[event.name] else {
+        let chain = plan.chain(for: event.name)
+        runEventSteps(chain, from: chain.stepsBeforeDecoding, event: event, socket: socket, context: context)
+    }
+
+    /// Runs the chain from `index`; guards from plugins may answer later, on any thread.
+    private func runEventSteps(_ chain: EventChain, from index: Int, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
+        var index = index
+        let route = routes.routes[event.name]
+        while index < chain.steps.count {
+            let step = chain.steps[index]
+            index += 1
+            switch step.step {
+            case .validate:
+                guard let operation = route?.operation, let schema = operation.payloadSchema, !schema.isTrivial else { continue }
+                let violations = schema.validate(event.arguments.value(at: 0) ?? .null)
+                if !violations.isEmpty {
+                    let list = violations.map { JSONValue.object(["path": .string($0.path), "message": .string($0.message)]) }
+                    let detail = "invalid payload for \(event.name): " + violations.map(\.description).joined(separator: "; ")
+                    violation(OperationFailure(.validation, detail, code: "invalid_payload", context: ["violations": .array(list)]), event: event, socket: socket, context: context)
+                    return
+                }
+            case .guard(.plugin(let name)):
+                let resume = index
+                var arguments: [UInt8] = [UInt8(ascii: "[")]
+                arguments.append(contentsOf: event.arguments.json.readableBytesView)
+                arguments.append(UInt8(ascii: "]"))
+                runtime.decide(with: name, kind: .guard, event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: context.json(rooms: socket.rooms), eventLoop: socket.eventLoop) { result in
+                    switch result {
+                    case .success:
+                        runEventSteps(chain, from: resume, event: event, socket: socket, context: context)
+                    case .failure(let failure):
+                        violation(failure, event: event, socket: socket, context: context)
+                    }
+                }
+                return
+            default:
+                if let failure = check(step, name: event.name, byteCount: event.byteCount, socket: socket, context: context) {
+                    violation(failure, event: event, socket: socket, context: context)
+                    return
+                }
+            }
+        }
+        guard let route else {
             runtime.deliver(
                 .failure(OperationFailure(.notFound, "no route for event '\(event.name)' in namespace '\(routes.pattern.text)'", code: "unknown_event")),
                 event: event,
@@ -110,8 +173,147 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
         runtime.invoke(route, event: event, socket: socket, context: context)
     }
 
-    func disconnected(_ socket: SocketIOSocket, reason: SocketIODisconnectReason) {
-        guard let context = socket.userInfo as? HostSocketContext else { return }
-        runtime.runHooks(.disconnect, pattern: routes.pattern, socket: socket, context: context, arguments: [.string(reason.rawValue)])
+    /// A step that answers at once: nil to pass, or the failure.
+    private func check(_ step: EventChain.Step, name: String, byteCount: Int, socket: SocketIOSocket, context: HostSocketContext) -> OperationFailure? {
+        switch step.step {
+        case .sizeLimit(let maxBytes):
+            guard byteCount > maxBytes else { return nil }
+            return OperationFailure(
+                .payloadTooLarge,
+                "the payload of '\(name)' is \(byteCount) bytes; the limit is \(maxBytes)",
+                code: "payload_too_large",
+                context: ["limit": .number(JSONNumber(maxBytes)), "size": .number(JSONNumber(byteCount))]
+            )
+        case .rateLimit(let limit):
+            guard !limit.exempt.contains(name) else { return nil }
+            let now = socket.eventLoop.now
+            let decision: TokenBucket.Decision
+            switch limit.scope {
+            case .connection:
+                var bucket = context.buckets[step.id] ?? TokenBucket(rate: limit.rate, burst: limit.burst, now: now)
+                decision = bucket.take(now: now)
+                context.buckets[step.id] = bucket
+            case .identity:
+                let key = context.identityID.map { "i:\($0)" } ?? "a:\(context.address)"
+                decision = runtime.policy.take(key: "\(step.id)|\(key)", limit: limit, now: now)
+            case .address:
+                decision = runtime.policy.take(key: "\(step.id)|a:\(context.address)", limit: limit, now: now)
+            }
+            guard case .denied(let retryAfter) = decision else { return nil }
+            let milliseconds = Int((Double(retryAfter.nanoseconds) / 1e6).rounded(.up))
+            return OperationFailure(
+                .rateLimited,
+                "too many '\(name)' events; retry in \(milliseconds) ms",
+                code: "rate_limited",
+                context: ["retryAfterMs": .number(JSONNumber(milliseconds)), "rate": .number(JSONNumber(limit.rate)), "burst": .number(JSONNumber(limit.burst))]
+            )
+        case .guard(let reference):
+            return Self.builtinGuard(reference, identity: context.identity)
+        case .validate:
+            return nil
+        }
+    }
+
+    /// The built-in guards; plugin guards are not decided here.
+    static func builtinGuard(_ reference: GuardReference, identity: JSONValue) -> OperationFailure? {
+        switch reference {
+        case .requireIdentity:
+            return identity.isNull ? OperationFailure(.authentication, "an identity is required", code: "identity_required") : nil
+        case .requireRole(let role):
+            if identity.isNull { return OperationFailure(.authentication, "an identity is required", code: "identity_required") }
+            let roles = identity["roles"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            return roles.contains(role) ? nil : OperationFailure(.authorization, "the role '\(role)' is required", code: "role_required", context: ["role": .string(role)])
+        case .plugin:
+            return nil
+        }
+    }
+
+    /// Answers a refused event, counts it, and disconnects a socket past its strike limit.
+    private func violation(_ failure: OperationFailure, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
+        Counter(label: "switchyard_event_rejections_total", dimensions: [("namespace", routes.pattern.text), ("kind", failure.kind.rawValue)]).increment()
+        runtime.deliver(.failure(failure), event: event, route: routes.routes[event.name], socket: socket)
+        guard let strikes = plan.strikes else { return }
+        let now = socket.eventLoop.now
+        if let start = context.strikeWindowStart, now - start <= strikes.window {
+            context.strikes += 1
+        } else {
+            context.strikeWindowStart = now
+            context.strikes = 1
+        }
+        guard context.strikes > strikes.limit else { return }
+        let seconds = strikes.window.nanoseconds / 1_000_000_000
+        runtime.logger.notice(
+            "disconnecting after too many violations",
+            metadata: ["sio.nsp": "\(socket.namespace.path)", "sio.sid": "\(socket.id)", "violations": "\(context.strikes)"]
+        )
+        let detail = "disconnected after \(context.strikes) refused events within \(seconds) s"
+        socket.emit("error", [["event": .string(event.name), "error": ["detail": .string(detail), "code": "too_many_violations", "kind": .string(failure.kind.rawValue)]]])
+        socket.disconnect()
+    }
+}
+
+/// One CONNECT going through its namespace's connect chain (steps may answer later).
+private struct ConnectChainRun: Sendable {
+    let handler: HostNamespaceHandler
+    let request: SocketIOConnectRequest
+    let decide: @Sendable (SocketIOConnectDecision) -> Void
+
+    func run(from index: Int, identity: JSONValue, slot: ConnectionSlot?) {
+        let steps = handler.plan.connect
+        guard index < steps.count else {
+            decide(.accepted(userInfo: ConnectOutcome(identity: identity, slot: slot)))
+            return
+        }
+        let address = request.handshake.remoteAddress?.ipAddress ?? "unknown"
+        switch steps[index] {
+        case .origins(let patterns):
+            let origin = request.handshake.headers.first(name: "origin")
+            guard CORSPolicy(allowedOrigins: patterns).allows(origin: origin) else {
+                return refuse(OperationFailure(.authorization, "origin \(origin ?? "") is not allowed", code: "origin_not_allowed"), slot: slot)
+            }
+            run(from: index + 1, identity: identity, slot: slot)
+        case .connectionLimit(let total, let perAddress):
+            guard let reserved = handler.runtime.policy.reserveConnection(namespace: handler.plan.pattern, address: address, total: total, perAddress: perAddress) else {
+                return refuse(OperationFailure(.rateLimited, "too many connections", code: "connection_limit"), slot: slot)
+            }
+            run(from: index + 1, identity: identity, slot: reserved)
+        case .identity(let resolver):
+            let context = HostSocketContext(socketID: request.socketID, namespace: request.namespace, auth: request.auth, handshake: request.handshake, identity: .null)
+            handler.runtime.decide(with: resolver, kind: .identity, event: "", arguments: JSONValue.array([request.auth]).serializedBytes(), attachments: [], context: context.json(rooms: []), eventLoop: request.eventLoop) { result in
+                switch result {
+                case .success(let resolved): run(from: index + 1, identity: resolved, slot: slot)
+                case .failure(let failure): refuse(failure, slot: slot)
+                }
+            }
+        case .guard(let reference):
+            if case .plugin(let name) = reference {
+                let context = HostSocketContext(socketID: request.socketID, namespace: request.namespace, auth: request.auth, handshake: request.handshake, identity: identity)
+                handler.runtime.decide(with: name, kind: .guard, event: "", arguments: JSONValue.array([request.auth]).serializedBytes(), attachments: [], context: context.json(rooms: []), eventLoop: request.eventLoop) { result in
+                    switch result {
+                    case .success: run(from: index + 1, identity: identity, slot: slot)
+                    case .failure(let failure): refuse(failure, slot: slot)
+                    }
+                }
+                return
+            }
+            if let failure = HostNamespaceHandler.builtinGuard(reference, identity: identity) {
+                return refuse(failure, slot: slot)
+            }
+            run(from: index + 1, identity: identity, slot: slot)
+        }
+    }
+
+    /// CONNECT_ERROR `{"message", "data": {"code", "kind"}}`, through the egress policy.
+    private func refuse(_ failure: OperationFailure, slot: ConnectionSlot?) {
+        slot?.release()
+        let correlationID = ErrorBoundary.makeCorrelationID()
+        if failure.kind.isServerSide {
+            handler.runtime.logger.error("connect refused: \(failure.detail)", metadata: ["sio.nsp": "\(request.namespace.path)", "error.correlation": "\(correlationID)"])
+        } else {
+            handler.runtime.logger.debug("connect refused: \(failure.detail)", metadata: ["sio.nsp": "\(request.namespace.path)", "error.kind": "\(failure.kind.rawValue)"])
+        }
+        Counter(label: "switchyard_connect_refusals_total", dimensions: [("namespace", handler.plan.pattern), ("kind", failure.kind.rawValue)]).increment()
+        let error = ErrorBoundary.clientPayload(for: failure, correlationID: correlationID)["error"] ?? .null
+        decide(.refuse(message: error["detail"]?.stringValue ?? "Not authorized", data: ["code": error["code"] ?? .null, "kind": error["kind"] ?? .null]))
     }
 }

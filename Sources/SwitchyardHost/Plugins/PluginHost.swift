@@ -56,7 +56,9 @@ public enum PluginHost {
         }
         guard problems.isEmpty else { throw PluginHostError(problems: problems) }
         for route in routes {
-            builder.addConfiguredRoute(namespace: route.namespace, event: route.event, operation: route.operation, ack: route.ack)
+            // Routes without an operation only set a chain; the middleware plan checks them.
+            guard let operation = route.operation else { continue }
+            builder.addConfiguredRoute(namespace: route.namespace, event: route.event, operation: operation, ack: route.ack)
         }
         for namespace in namespaces { builder.addNamespace(namespace) }
         do throws(RegistryError) {

@@ -36,7 +36,8 @@ public enum PluginPreflight {
         guard reports.allSatisfy(\.succeeded), files.count > 0 else { return (reports, nil) }
         var arguments = files
         for route in routes {
-            arguments += ["--route", "\(route.namespace)|\(route.event)|\(route.operation)|\(route.ack)"]
+            guard let operation = route.operation else { continue }
+            arguments += ["--route", "\(route.namespace)|\(route.event)|\(operation)|\(route.ack)"]
         }
         let combined = probe(arguments: arguments, file: files.joined(separator: ", "), executable: executable, timeout: timeout)
         return (reports, combined.failure)

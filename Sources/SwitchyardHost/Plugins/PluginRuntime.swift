@@ -19,6 +19,8 @@ public final class PluginRuntime: Sendable {
     let socketIO: SocketIOServer
     let logger: Logger
     let operationTimeout: TimeAmount
+    /// Shared state of the middleware chains (rate buckets, connection counts).
+    let policy = PolicyState()
     private let bridges: NIOLockedValueBox<[String: HostServicesBridge]>
 
     public init(registry: OperationRegistry, socketIO: SocketIOServer, operationTimeout: TimeAmount, logger: Logger) {
@@ -51,31 +53,24 @@ public final class PluginRuntime: Sendable {
         }
     }
 
-    /// Registers a Socket.IO namespace for every namespace the registry routes.
-    public func registerNamespaces(identity: [String: String] = [:]) throws {
+    /// Registers a Socket.IO namespace for every namespace the registry routes, each with
+    /// the chains of the plan.
+    public func registerNamespaces(plan: MiddlewarePlan) throws {
         for namespace in registry.namespaces {
+            guard let namespacePlan = plan.namespaces[namespace.pattern.text] else { continue }
             try socketIO.register(
                 namespace.pattern.text,
-                handler: HostNamespaceHandler(runtime: self, routes: namespace, identityResolver: identity[namespace.pattern.text])
+                handler: HostNamespaceHandler(runtime: self, routes: namespace, plan: namespacePlan)
             )
         }
     }
 
     // MARK: - Invoking operations
 
-    /// Runs the operation a route names for one event.
+    /// Runs the operation a route names for one event (its chain has already run,
+    /// validation included).
     func invoke(_ route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         let operation = route.operation
-        if let schema = operation.payloadSchema, !schema.isTrivial {
-            let payload = event.arguments.value(at: 0) ?? .null
-            let violations = schema.validate(payload)
-            if !violations.isEmpty {
-                let list = violations.map { JSONValue.object(["path": .string($0.path), "message": .string($0.message)]) }
-                let detail = "invalid payload for \(event.name): " + violations.map(\.description).joined(separator: "; ")
-                deliver(.failure(OperationFailure(.validation, detail, code: "invalid_payload", context: ["violations": .array(list)])), event: event, route: route, socket: socket)
-                return
-            }
-        }
         let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket)
         let token = PendingTable.shared.insert(.operation(pending))
         pending.token = token
@@ -206,29 +201,37 @@ public final class PluginRuntime: Sendable {
         }
     }
 
-    // MARK: - Identity
+    // MARK: - Guards and identity
 
-    /// Asks an identity resolver about a CONNECT; `done` runs on `eventLoop`.
-    func resolveIdentity(
-        resolver name: String,
-        auth: JSONValue,
+    enum DeciderKind { case `guard`, identity }
+
+    /// Asks a plugin's guard or identity resolver; `done` runs on `eventLoop` with the
+    /// decision (an identity, or null) or the refusal.
+    func decide(
+        with name: String,
+        kind: DeciderKind,
+        event: String,
+        arguments: [UInt8],
+        attachments: [ByteBuffer],
         context: [UInt8],
         eventLoop: EventLoop,
         done: @escaping @Sendable (Result<JSONValue, OperationFailure>) -> Void
     ) {
-        guard let resolver = registry.identityResolvers[name] else {
-            done(.failure(OperationFailure(.configuration, "identity resolver '\(name)' is not provided by any plugin")))
+        let decider = kind == .guard ? registry.guards[name] : registry.identityResolvers[name]
+        let what = kind == .guard ? "guard" : "identity resolver"
+        guard let decider else {
+            done(.failure(OperationFailure(.configuration, "\(what) '\(name)' is not provided by any plugin")))
             return
         }
         let pending = PendingDecision(eventLoop: eventLoop, done: done)
         let token = PendingTable.shared.insert(.decision(pending))
-        let arguments = JSONValue.array([auth]).serializedBytes()
-        withInvocation(event: "", arguments: arguments, attachments: [], context: context, plugin: resolver.plugin) { invocation in
-            resolver.call(resolver.userData, invocation, decisionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
+        withInvocation(event: event, arguments: arguments, attachments: attachments, context: context, plugin: decider.plugin) { invocation in
+            decider.call(decider.userData, invocation, decisionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
         }
-        eventLoop.scheduleTask(in: operationTimeout) {
+        let timeout = operationTimeout
+        eventLoop.scheduleTask(in: timeout) {
             if PendingTable.shared.remove(token) != nil {
-                done(.failure(OperationFailure(.timeout, "identity resolver '\(name)' did not answer within \(self.operationTimeout.nanoseconds / 1_000_000) ms")))
+                done(.failure(OperationFailure(.timeout, "\(what) '\(name)' did not answer within \(timeout.nanoseconds / 1_000_000) ms")))
             }
         }
     }

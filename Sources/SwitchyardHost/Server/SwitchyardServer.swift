@@ -49,7 +49,8 @@ public final class SwitchyardServer: Service, Sendable {
         }
         let socketIO = SocketIOServer(configuration: configuration.socketIO, logger: logger)
         let runtime = PluginRuntime(registry: registry, socketIO: socketIO, operationTimeout: configuration.plugins.operationTimeout, logger: logger)
-        try runtime.registerNamespaces(identity: configuration.namespaces.compactMapValues(\.identity))
+        let plan = try MiddlewarePlan.build(registry: registry, configuration: configuration)
+        try runtime.registerNamespaces(plan: plan)
         try runtime.startPlugins(configuration: configuration.plugins.settings)
 
         var endpoints = [EngineIOServer(configuration: configuration.engine, application: socketIO, logger: logger)]

@@ -135,6 +135,20 @@ static void resolve(void *u, const sy_invocation *i, sy_decide_fn decide, void *
     decide(decision, status, (sy_bytes){(const uint8_t *)result, strlen(result)});
 }
 
+/* A guard: denies anything whose arguments contain the number 13. */
+static void no_thirteen(void *u, const sy_invocation *i, sy_decide_fn decide, void *decision) {
+    (void)u;
+    const char *json = (const char *)i->arguments_json.data;
+    int found = 0;
+    for (size_t k = 0; k + 2 <= i->arguments_json.length; k++) {
+        int before = k == 0 || json[k - 1] < '0' || json[k - 1] > '9';
+        int after = k + 2 == i->arguments_json.length || json[k + 2] < '0' || json[k + 2] > '9';
+        if (json[k] == '1' && json[k + 1] == '3' && before && after) { found = 1; break; }
+    }
+    const char *result = found ? "{\"kind\":\"authorization\",\"detail\":\"13 is unlucky\",\"code\":\"unlucky\"}" : "null";
+    decide(decision, found ? SY_ERROR : SY_OK, (sy_bytes){(const uint8_t *)result, strlen(result)});
+}
+
 static const sy_operation operations[] = {
     {.key = "b.never", .invoke = never},
     {.key = "b.malformed", .invoke = malformed},
@@ -179,6 +193,8 @@ static const sy_server_event events[] = {
 
 static const sy_identity_resolver resolvers[] = {{.name = "b.identity", .resolve = resolve}};
 
+static const sy_guard guards[] = {{.name = "b.no-thirteen", .check = no_thirteen}};
+
 static const sy_plugin_descriptor descriptor = {
     .abi_version = SY_ABI_VERSION,
     .struct_size = sizeof(sy_plugin_descriptor),
@@ -195,6 +211,8 @@ static const sy_plugin_descriptor descriptor = {
     .hook_count = 1,
     .identity_resolvers = resolvers,
     .identity_resolver_count = 1,
+    .guards = guards,
+    .guard_count = 1,
 };
 
 const sy_plugin_descriptor *switchyard_plugin_entry(void) { return &descriptor; }
