@@ -42,7 +42,8 @@ public final class EngineIOHTTPServer: Sendable {
         let maxFrameSize = endpoints.map(\.configuration.maxPayload).max() ?? 1_000_000
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: maxFrameSize,
-            automaticErrorHandling: true,
+            // EngineIOWebSocketHandler answers protocol errors itself, with a clean close.
+            automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 self.shouldUpgrade(channel: channel, head: head)
             },

@@ -48,6 +48,8 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         guard let session else { return }
+        // Closing: only the peer's close frame matters now.
+        if closeSent, frame.opcode != .connectionClose { return }
         switch frame.opcode {
         case .text:
             let packet: EngineIOInboundPacket
@@ -66,8 +68,12 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: data.readSlice(length: data.readableBytes) ?? ByteBuffer())
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .connectionClose:
-            // Echo the close handshake, then hang up.
-            sendCloseFrame(context: context, code: .normalClosure)
+            // Echo the close handshake (or, if we started it, this completes it), then hang up.
+            if closeSent {
+                context.close(promise: nil)
+            } else {
+                sendCloseFrame(context: context, code: .normalClosure)
+            }
         default:
             break
         }
@@ -80,8 +86,21 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        reportClosed(error: true)
-        context.close(promise: nil)
+        switch error {
+        case let error as NIOWebSocketError:
+            // An oversized or malformed frame: say why, then close cleanly.
+            reportClosed(error: true)
+            sendCloseFrame(context: context, code: error == .invalidFrameLength ? .messageTooLarge : .protocolError)
+        case let error as NIOWebSocketFrameAggregator.Error:
+            reportClosed(error: true)
+            sendCloseFrame(context: context, code: error == .accumulatedFrameSizeIsTooLarge ? .messageTooLarge : .protocolError)
+        case ByteToMessageDecoderError.dataReceivedInErrorState:
+            // The rest of a refused frame, arriving while we wait for the peer to close.
+            break
+        default:
+            reportClosed(error: true)
+            context.close(promise: nil)
+        }
     }
 
     private func reportClosed(error: Bool) {
@@ -133,6 +152,10 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
         if let context { sendCloseFrame(context: context, code: .normalClosure) }
     }
 
+    /// The closing handshake: send the close frame, stop sending (FIN), and keep reading
+    /// (discarding) until the peer closes or `closeTimeout` passes. Closing at once with
+    /// unread input would make the kernel reset the connection and the peer would never
+    /// see the close frame and its code (1009 for an oversized message, say).
     private func sendCloseFrame(context: ChannelHandlerContext, code: WebSocketErrorCode) {
         guard !closeSent else {
             context.close(promise: nil)
@@ -144,7 +167,12 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
         let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
+            boundContext.value.close(mode: .output, promise: nil)
+        }
+        context.eventLoop.scheduleTask(in: Self.closeTimeout) {
             boundContext.value.close(promise: nil)
         }
     }
+
+    static let closeTimeout: TimeAmount = .seconds(2)
 }
