@@ -10,7 +10,7 @@ PY      := $(VENV)/bin/python
 PORT    ?= 3000
 
 # Example plugins: SwiftPM product name -> file name in plugins/.
-PLUGINS := ConformancePlugin:conformance EchoPlugin:echo ChatPlugin:chat HelloCPlugin:hello-c
+PLUGINS := ConformancePlugin:conformance EchoPlugin:echo ChatPlugin:chat HelloCPlugin:hello-c TokenAuthPlugin:token-auth
 
 # Debian packages the build and the tests need (checked, installed when missing; root or sudo).
 DEBIAN_PACKAGES := libsqlite3-dev libhiredis-dev redis-server chromium python3-venv

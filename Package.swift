@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "EchoPlugin", type: .dynamic, targets: ["EchoPlugin"]),
         .library(name: "ChatPlugin", type: .dynamic, targets: ["ChatPlugin"]),
         .library(name: "HelloCPlugin", type: .dynamic, targets: ["HelloCPlugin"]),
+        .library(name: "TokenAuthPlugin", type: .dynamic, targets: ["TokenAuthPlugin"]),
     ] + fixturePlugins.map { .library(name: "Fixture\($0)", type: .dynamic, targets: ["Fixture\($0)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -36,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -146,6 +148,12 @@ let package = Package(
         .target(name: "EchoPlugin", dependencies: ["SwitchyardPluginKit"], path: "PluginSources/Echo"),
         .target(name: "ChatPlugin", dependencies: ["SwitchyardPluginKit"], path: "PluginSources/Chat"),
         .target(name: "HelloCPlugin", dependencies: ["CSwitchyardPlugin"], path: "PluginSources/HelloC"),
+        .target(
+            name: "TokenAuthPlugin",
+            dependencies: ["SwitchyardPluginKit", .product(name: "Crypto", package: "swift-crypto")],
+            path: "PluginSources/TokenAuth"
+        ),
+        .testTarget(name: "TokenAuthTests", dependencies: ["TokenAuthPlugin", "SwitchyardPluginKit"]),
         .testTarget(
             name: "SwitchyardStoreTests",
             dependencies: [

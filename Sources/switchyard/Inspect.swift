@@ -18,19 +18,21 @@ struct Inspect: ParsableCommand {
         let settings = try loadSettings(options)
         if settings.plugins.preflight && !noPreflight { try runPreflight(settings) }
         let registry: OperationRegistry
+        let plan: MiddlewarePlan
         do {
             registry = try PluginHost.loadRegistry(
                 files: try PluginHost.files(for: settings.plugins),
                 routes: settings.routes,
                 namespaces: Array(settings.namespaces.keys)
             )
+            plan = try MiddlewarePlan.build(registry: registry, configuration: settings)
         } catch {
             throw StartupFailure(message: "switchyard: \(error)")
         }
         if json {
-            print(RegistryReport.json(registry, configuration: settings).serialized())
+            print(RegistryReport.json(registry, configuration: settings, plan: plan).serialized())
         } else {
-            print(RegistryReport.text(registry, configuration: settings))
+            print(RegistryReport.text(registry, configuration: settings, plan: plan))
         }
     }
 }

@@ -44,6 +44,7 @@ EXAMPLE_PLUGINS = {
     "EchoPlugin": "echo",
     "ChatPlugin": "chat",
     "HelloCPlugin": "hello-c",
+    "TokenAuthPlugin": "token-auth",
 }
 
 

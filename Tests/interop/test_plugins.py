@@ -155,9 +155,9 @@ def test_plugins_verify_reports_each_plugin():
     directory = plugin_directory()
     result = run("plugins", "verify", str(directory))
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("chat", "conformance", "echo", "hello-c"):
+    for name in ("chat", "conformance", "echo", "hello-c", "token-auth"):
         assert f"{directory}/{name}.so: {name} 1.0.0" in result.stdout
-    assert "all 4 plugin(s) load together" in result.stdout
+    assert "all 5 plugin(s) load together" in result.stdout
 
 
 def test_plugins_verify_survives_a_trapping_plugin_and_names_every_failure():
@@ -194,7 +194,7 @@ def test_inspect_lists_operations_schemas_namespaces_and_routes():
     result = run("inspect", "--plugins", str(directory), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert {plugin["name"] for plugin in report["plugins"]} == {"chat", "conformance", "echo", "hello-c"}
+    assert {plugin["name"] for plugin in report["plugins"]} == {"chat", "conformance", "echo", "hello-c", "token-auth"}
     create = next(op for op in report["operations"] if op["key"] == "messages.create")
     assert create["plugin"] == "chat"
     assert create["payloadSchema"]["required"] == ["room", "text"]

@@ -3,7 +3,7 @@ import SwitchyardJSON
 /// What `switchyard inspect` prints: plugins, operations with schemas, namespaces and
 /// their routes, server events, hooks, guards and identity resolvers.
 public enum RegistryReport {
-    public static func json(_ registry: OperationRegistry, configuration: ServerConfiguration) -> JSONValue {
+    public static func json(_ registry: OperationRegistry, configuration: ServerConfiguration, plan: MiddlewarePlan? = nil) -> JSONValue {
         func schema(_ text: String?) -> JSONValue {
             guard let text else { return .null }
             return (try? JSONValue(parsing: text)) ?? .string(text)
@@ -19,11 +19,21 @@ public enum RegistryReport {
             ]
         }
         let namespaces = registry.namespaces.map { namespace -> JSONValue in
+            let namespacePlan = plan?.namespaces[namespace.pattern.text]
             let routes = namespace.routes.values.sorted { $0.event < $1.event }.map { route -> JSONValue in
-                ["event": .string(route.event), "operation": .string(route.operation.key), "ack": .bool(route.ack), "origin": .string(route.origin)]
+                var object: JSONObject = ["event": .string(route.event), "operation": .string(route.operation.key), "ack": .bool(route.ack), "origin": .string(route.origin)]
+                if let chain = namespacePlan?.routeChains[route.event] { object["events"] = .array(chain.steps.map { .string($0.step.description) }) }
+                return .object(object)
             }
             var object: JSONObject = ["namespace": .string(namespace.pattern.text), "routes": .array(routes)]
             object["identity"] = configuration.namespaces[namespace.pattern.text]?.identity.map { .string($0) } ?? .null
+            if let namespacePlan {
+                object["connect"] = .array(namespacePlan.connect.map { .string($0.description) })
+                object["events"] = .array(namespacePlan.events.steps.map { .string($0.step.description) })
+                if let strikes = namespacePlan.strikes {
+                    object["strikes"] = ["limit": .number(JSONNumber(strikes.limit)), "windowMs": .number(JSONNumber(Int(strikes.window.nanoseconds / 1_000_000)))]
+                }
+            }
             object["hooks"] = .array(registry.hooks.filter { $0.namespace == "*" || $0.namespace == namespace.pattern.text }.map {
                 ["kind": .string($0.kind.rawValue), "plugin": .string($0.plugin)]
             })
@@ -42,7 +52,7 @@ public enum RegistryReport {
         ]
     }
 
-    public static func text(_ registry: OperationRegistry, configuration: ServerConfiguration) -> String {
+    public static func text(_ registry: OperationRegistry, configuration: ServerConfiguration, plan: MiddlewarePlan? = nil) -> String {
         var lines: [String] = []
         lines.append("Plugins")
         for plugin in registry.plugins { lines.append("  \(plugin.name) \(plugin.version)  \(plugin.file)") }
@@ -59,8 +69,20 @@ public enum RegistryReport {
             var header = "  \(namespace.pattern.text)"
             if let identity = configuration.namespaces[namespace.pattern.text]?.identity { header += "  identity: \(identity)" }
             lines.append(header)
+            let namespacePlan = plan?.namespaces[namespace.pattern.text]
+            if let namespacePlan {
+                let connect = namespacePlan.connect.isEmpty ? "(none)" : namespacePlan.connect.map(\.description).joined(separator: " → ")
+                lines.append("    connect chain: \(connect)")
+                lines.append("    event chain:   \(namespacePlan.events.description)")
+                if let strikes = namespacePlan.strikes {
+                    lines.append("    strikes:       disconnect after \(strikes.limit) violations in \(strikes.window.nanoseconds / 1_000_000) ms")
+                }
+            }
             for route in namespace.routes.values.sorted(by: { $0.event < $1.event }) {
                 lines.append("    \(route.event) -> \(route.operation.key)\(route.ack ? " (ack)" : "")  [\(route.origin)]")
+                if let chain = namespacePlan?.routeChains[route.event] {
+                    lines.append("      chain: \(chain.description)")
+                }
             }
             for hook in registry.hooks where hook.namespace == "*" || hook.namespace == namespace.pattern.text {
                 lines.append("    on \(hook.kind.rawValue): \(hook.plugin)")
