@@ -123,6 +123,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardHost",
+                "SocketIO",
                 "SwitchyardStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

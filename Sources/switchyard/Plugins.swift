@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import Logging
+import SocketIO
 import SwitchyardHost
 import SwitchyardJSON
 
 struct Plugins: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check plugins without starting the server.",
-        subcommands: [Verify.self, Probe.self]
+        subcommands: [Verify.self, Measure.self, Probe.self]
     )
 
     struct Verify: ParsableCommand {
@@ -53,6 +55,49 @@ struct Plugins: ParsableCommand {
             }
             if reports.contains(where: { !$0.succeeded }) || combined != nil { throw ExitCode(1) }
             print("all \(reports.count) plugin(s) load together")
+        }
+    }
+
+    struct Measure: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time a synchronous operation through the plugin ABI against a no-plugin baseline.",
+            discussion: """
+                Loads the plugins (after the preflight) and calls the operation the way the server
+                does, without a network: building the invocation, the C call, the plugin's answer
+                through the completion, the result check. The baseline does the host's own copies
+                and checks with no plugin; the difference is the cost of the boundary per call.
+                """
+        )
+
+        @OptionGroup var options: ConfigurationOptions
+
+        @Option(name: .long, help: "The operation key (default: echo, from the echo plugin).")
+        var operation = "echo"
+
+        @Option(name: .long, help: "The event arguments, a JSON array.")
+        var arguments = #"[{"n":1,"data":"0123456789012345678901234567890123456789012345678901234567890123"}]"#
+
+        @Option(name: .long, help: "Calls to time.")
+        var iterations = 200_000
+
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        func run() throws {
+            let settings = try loadSettings(options)
+            if settings.plugins.preflight { try runPreflight(settings) }
+            let registry = try PluginHost.loadRegistry(files: try PluginHost.files(for: settings.plugins), routes: settings.routes)
+            let runtime = PluginRuntime(registry: registry, socketIO: SocketIOServer(logger: Logger(label: "measure")), operationTimeout: .seconds(10), logger: Logger(label: "measure"))
+            try runtime.startPlugins(configuration: settings.plugins.settings)
+            let result = try PluginCallMeasurement.run(runtime: runtime, operation: operation, arguments: arguments, iterations: iterations)
+            if json {
+                print(#"{"operation":"\#(result.operation)","iterations":\#(result.iterations),"nsPerCall":\#(Int(result.nanosecondsPerCall)),"baselineNsPerCall":\#(Int(result.baselineNanosecondsPerCall)),"overheadNsPerCall":\#(Int(result.overheadNanosecondsPerCall))}"#)
+            } else {
+                print("operation \(result.operation), \(result.iterations) calls")
+                print("  through the plugin ABI: \(Int(result.nanosecondsPerCall)) ns/call")
+                print("  baseline, no plugin:    \(Int(result.baselineNanosecondsPerCall)) ns/call")
+                print("  boundary overhead:      \(Int(result.overheadNanosecondsPerCall)) ns/call")
+            }
         }
     }
 

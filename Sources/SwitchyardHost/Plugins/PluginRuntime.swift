@@ -295,6 +295,8 @@ final class PendingTable: Sendable {
     enum Entry: @unchecked Sendable {
         case operation(PendingInvocation)
         case decision(PendingDecision)
+        /// A call made by ``PluginCallMeasurement``.
+        case measurement(MeasurementCollector)
     }
 
     static let shared = PendingTable()
@@ -335,11 +337,18 @@ private func copy(_ attachments: sy_attachments) -> [[UInt8]] {
 
 /// The `sy_complete_fn` handed to every operation.
 let operationCompletionTrampoline: sy_complete_fn = { token, status, json, attachments in
-    guard let token, case .operation(let pending)? = PendingTable.shared.remove(UInt64(UInt(bitPattern: token))) else {
+    guard let token, let entry = PendingTable.shared.remove(UInt64(UInt(bitPattern: token))) else {
         return  // already completed or timed out: ignored
     }
     let bytes = copy(json)
-    pending.complete(status == SY_OK ? .ok(bytes, copy(attachments)) : .error(bytes))
+    switch entry {
+    case .operation(let pending):
+        pending.complete(status == SY_OK ? .ok(bytes, copy(attachments)) : .error(bytes))
+    case .measurement(let collector):
+        collector.result = bytes
+    case .decision:
+        break  // a decision token used as a completion: a plugin bug; ignored
+    }
 }
 
 /// The `sy_decide_fn` handed to guards and identity resolvers.
