@@ -170,6 +170,8 @@ let package = Package(
                 "SwitchyardRedis", "SocketIO", "EngineIO", "SwitchyardJSON", "SwitchyardTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(

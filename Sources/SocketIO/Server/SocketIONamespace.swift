@@ -111,6 +111,14 @@ public struct SocketIOBroadcast: Sendable {
     public func localSocketIDs() -> [String] {
         namespace.adapter.sockets(matching: options).map(\.id)
     }
+
+    /// The ids of the selected sockets on every node of the cluster (this node's only with
+    /// ``local`` or the local backplane). A cluster backplane waits for the answers of the
+    /// nodes it knows to be alive, up to its request timeout, and returns what it has.
+    public func fetchSocketIDs() async -> [String] {
+        if options.local { return localSocketIDs() }
+        return await namespace.server.backplane.fetchSocketIDs(namespace: namespace, options: options)
+    }
 }
 
 /// An event on its way to many sockets.
@@ -137,6 +145,15 @@ public protocol SocketIOBackplane: Sendable {
     func socketsJoin(_ rooms: [String], namespace: SocketIONamespace, options: BroadcastOptions)
     func socketsLeave(_ rooms: [String], namespace: SocketIONamespace, options: BroadcastOptions)
     func disconnectSockets(namespace: SocketIONamespace, options: BroadcastOptions, close: Bool)
+    /// The ids of the sockets the options select, on every node. Has a default: this
+    /// node's sockets only.
+    func fetchSocketIDs(namespace: SocketIONamespace, options: BroadcastOptions) async -> [String]
+}
+
+extension SocketIOBackplane {
+    public func fetchSocketIDs(namespace: SocketIONamespace, options: BroadcastOptions) async -> [String] {
+        namespace.adapter.sockets(matching: options).map(\.id)
+    }
 }
 
 /// Delivery within this process.

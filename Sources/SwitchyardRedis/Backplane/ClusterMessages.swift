@@ -1,0 +1,149 @@
+import NIOCore
+import SocketIO
+import SwitchyardJSON
+
+/// A broadcast as the socket.io Redis adapter publishes it:
+/// msgpack `[uid, {type: 2, data: [event, …args], nsp}, {rooms: […], except: […], flags: {}}]`.
+///
+/// Binary attachments travel inline as msgpack `bin` values inside `data` (as socket.io
+/// does), not as placeholders.
+public struct ClusterBroadcast: Sendable, Equatable {
+    /// The publishing node (`"emitter"` for `@socket.io/redis-emitter`).
+    public var uid: String
+    public var namespace: String
+    public var event: String
+    public var arguments: SocketIOArguments
+    public var rooms: [String]
+    public var except: [String]
+
+    public init(uid: String, namespace: String, event: String, arguments: SocketIOArguments, rooms: [String] = [], except: [String] = []) {
+        self.uid = uid
+        self.namespace = namespace
+        self.event = event
+        self.arguments = arguments
+        self.rooms = rooms
+        self.except = except
+    }
+
+    /// Socket.IO packet type EVENT; socket.io's encoder picks BINARY_EVENT itself.
+    static let eventType: Int64 = 2
+    static let binaryEventType: Int64 = 5
+
+    public func encoded() -> ByteBuffer {
+        let attachments = arguments.attachments
+        var data: [MessagePackValue] = [.string(event)]
+        data.reserveCapacity(arguments.count + 1)
+        for value in arguments.values() { data.append(MessagePackValue(json: value, attachments: attachments)) }
+        let packet = MessagePackValue.object([
+            ("type", .int(Self.eventType)),
+            ("data", .array(data)),
+            ("nsp", .string(namespace)),
+        ])
+        let options = MessagePackValue.object([
+            ("rooms", .array(rooms.map(MessagePackValue.string))),
+            ("except", .array(except.map(MessagePackValue.string))),
+            ("flags", .map([])),
+        ])
+        var buffer = ByteBufferAllocator().buffer(capacity: 64 + arguments.json.readableBytes)
+        MessagePackValue.array([.string(uid), packet, options]).write(to: &buffer)
+        return buffer
+    }
+
+    /// Decodes a broadcast; nil for a packet that is not an event (socket.io may publish
+    /// other packet types, which Switchyard does not relay).
+    public init?(decoding bytes: ByteBuffer) throws(ClusterMessageError) {
+        let value: MessagePackValue
+        do throws(MessagePackError) {
+            value = try MessagePackValue(decoding: bytes)
+        } catch {
+            throw .malformed("broadcast is not MessagePack: \(error)")
+        }
+        guard case .array(let parts) = value, parts.count >= 2 else { throw .malformed("broadcast is not [uid, packet, opts]") }
+        let packet = parts[1]
+        guard let type = packet["type"]?.intValue else { throw .malformed("packet without a type") }
+        guard Int64(type) == Self.eventType || Int64(type) == Self.binaryEventType else { return nil }
+        guard case .array(let data)? = packet["data"], let first = data.first else { throw .malformed("event without data") }
+        let event: String
+        switch first {
+        case .string(let name): event = name
+        case .int(let number): event = String(number)
+        default: throw .malformed("event name is not a string")
+        }
+        var attachments: [ByteBuffer] = []
+        var values: [JSONValue] = []
+        values.reserveCapacity(data.count - 1)
+        for element in data.dropFirst() { values.append(JSONValue(messagePack: element, attachments: &attachments)) }
+        self.uid = parts[0].stringValue ?? ""
+        self.namespace = packet["nsp"]?.stringValue ?? "/"
+        self.event = event
+        self.arguments = SocketIOArguments(values, attachments: attachments)
+        let options = parts.count > 2 ? parts[2] : .map([])
+        self.rooms = Self.roomList(options["rooms"])
+        self.except = Self.roomList(options["except"])
+    }
+
+    /// Room names; JavaScript rooms may be numbers.
+    static func roomList(_ value: MessagePackValue?) -> [String] {
+        guard case .array(let elements)? = value else { return [] }
+        return elements.compactMap { element in
+            switch element {
+            case .string(let string): return string
+            case .int, .uint, .double, .float: return JSONValue(messagePack: element).serialized()
+            default: return nil
+            }
+        }
+    }
+}
+
+/// Why a message from Redis was ignored.
+public enum ClusterMessageError: Error, Hashable, Sendable {
+    case malformed(String)
+}
+
+/// The adapter's request types (`RequestType` in `@socket.io/redis-adapter`).
+public enum ClusterRequestType: Int, Sendable, CaseIterable {
+    case sockets = 0
+    case allRooms = 1
+    case remoteJoin = 2
+    case remoteLeave = 3
+    case remoteDisconnect = 4
+    case remoteFetch = 5
+    case serverSideEmit = 6
+    case broadcast = 7
+    case broadcastClientCount = 8
+    case broadcastAck = 9
+}
+
+/// Requests and responses: JSON objects (the adapter writes JSON for these and reads JSON
+/// or MessagePack, telling them apart by a leading `{`).
+enum ClusterJSON {
+    static func decode(_ bytes: ByteBuffer) -> JSONObject? {
+        guard let first = bytes.readableBytesView.first else { return nil }
+        if first == UInt8(ascii: "{") {
+            let value = try? bytes.withUnsafeReadableBytes { raw throws(JSONParseError) in try JSONValue(parsing: raw) }
+            return value?.objectValue
+        }
+        guard let value = try? MessagePackValue(decoding: bytes) else { return nil }
+        return JSONValue(messagePack: value).objectValue
+    }
+
+    static func encode(_ object: JSONObject) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 128)
+        JSONValue.object(object).write(to: &buffer)
+        return buffer
+    }
+
+    static func options(rooms: some Sequence<String>, except: some Sequence<String>) -> JSONValue {
+        .object(["rooms": .array(rooms.map(JSONValue.string)), "except": .array(except.map(JSONValue.string))])
+    }
+
+    static func strings(_ value: JSONValue?) -> [String] {
+        (value?.arrayValue ?? []).compactMap { element in
+            switch element {
+            case .string(let string): return string
+            case .number(let number): return number.literal
+            default: return nil
+            }
+        }
+    }
+}
