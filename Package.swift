@@ -110,6 +110,7 @@ let package = Package(
                 "SocketIO",
                 "SwitchyardJSON",
                 "SwitchyardSchema",
+                "SwitchyardRedis",
                 "CSwitchyardPlugin",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -41,6 +41,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Skip loading each plugin in a child process first.")
     var noPreflight = false
 
+    @Option(name: .long, help: "Redis backplane URL, redis://[user:password@]host:port[/db] (also SWITCHYARD_REDIS_URL).")
+    var redis: String?
+
+    @Flag(name: .long, help: "Start even when Redis is unreachable (local delivery until it returns).")
+    var redisStartDegraded = false
+
     func run() async throws {
         var settings = try loadSettings(options)
         if let host { settings.host = host }
@@ -57,6 +63,14 @@ struct Serve: AsyncParsableCommand {
             settings.logLevel = level.rawValue
         }
         if noPreflight { settings.plugins.preflight = false }
+        if let redis {
+            do {
+                settings.redis = try RedisSettings(url: redis)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        if redisStartDegraded { settings.redis?.startDegraded = true }
 
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { label in

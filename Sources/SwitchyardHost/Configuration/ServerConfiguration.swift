@@ -1,5 +1,6 @@
 import EngineIO
 import Foundation
+import SwitchyardRedis
 import NIOCore
 import SocketIO
 import SwitchyardJSON
@@ -45,6 +46,8 @@ public struct ServerConfiguration: Sendable {
     /// Serve a raw Engine.IO echo endpoint at this path (the reference server of the
     /// official Engine.IO protocol suite); nil: none.
     public var engineioEchoPath: String?
+    /// The Redis backplane; nil: this process alone.
+    public var redis: RedisSettings?
 
     public init() {}
 
@@ -132,6 +135,17 @@ public struct ServerConfiguration: Sendable {
             try namespaceReader.finish()
         }
         engineioEchoPath = try root.string("engineioEcho") ?? engineioEchoPath
+        if var redisReader = try root.object("redis") {
+            guard let url = try redisReader.string("url") else {
+                throw ConfigurationError(source: source, keyPath: "redis.url", problem: "the Redis URL is required (redis://[user:password@]host:port[/db])")
+            }
+            var settings = try RedisSettings(url: url, source: source, keyPath: "redis.url")
+            settings.startDegraded = try redisReader.bool("startDegraded") ?? settings.startDegraded
+            settings.key = try redisReader.string("key") ?? settings.key
+            if let ms = try redisReader.int("requestTimeout", range: 1...600_000) { settings.requestTimeout = .milliseconds(Int64(ms)) }
+            try redisReader.finish()
+            redis = settings
+        }
         try root.finish()
     }
 
@@ -172,12 +186,39 @@ public struct ServerConfiguration: Sendable {
             }
             self.port = value
         }
+        if let url = environment["SWITCHYARD_REDIS_URL"], !url.isEmpty {
+            var settings = try RedisSettings(url: url, source: "environment", keyPath: "SWITCHYARD_REDIS_URL")
+            settings.startDegraded = redis?.startDegraded ?? false
+            redis = settings
+        }
         if let level = environment["SWITCHYARD_LOG_LEVEL"] {
             guard Self.logLevels.contains(level) else {
                 throw ConfigurationError(source: "environment", keyPath: "SWITCHYARD_LOG_LEVEL", problem: "expected one of \(Self.logLevels.joined(separator: ", "))")
             }
             self.logLevel = level
         }
+    }
+}
+
+/// How to reach the Redis backplane.
+public struct RedisSettings: Sendable {
+    /// `redis://[user:password@]host:port[/db]`.
+    public var url: String
+    /// Start even if Redis is unreachable (local delivery only until it comes back).
+    public var startDegraded = false
+    /// The channel prefix, as socket.io's Redis adapter's `key` (default `socket.io`).
+    public var key = "socket.io"
+    /// How long cluster-wide requests wait for other nodes.
+    public var requestTimeout: TimeAmount = .seconds(5)
+
+    /// Checks the URL now, so a typo fails at start with the key that holds it.
+    public init(url: String, source: String = "flags", keyPath: String = "--redis") throws(ConfigurationError) {
+        do {
+            _ = try RedisConfiguration(url: url)
+        } catch {
+            throw ConfigurationError(source: source, keyPath: keyPath, problem: "\(error)")
+        }
+        self.url = url
     }
 }
 

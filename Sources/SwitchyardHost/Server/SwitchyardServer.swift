@@ -1,5 +1,8 @@
 import EngineIO
 import Logging
+import Metrics
+import SwitchyardJSON
+import SwitchyardRedis
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -20,6 +23,8 @@ public final class SwitchyardServer: Service, Sendable {
     public let socketIO: SocketIOServer
     /// What the plugins contribute, frozen before anything is served.
     public let runtime: PluginRuntime
+    /// The Redis backplane, when configured.
+    public let backplane: RedisBackplane?
     private let onListening: (@Sendable (SocketAddress) -> Void)?
 
     /// Loads the plugins (the caller runs the preflight first if it wants one), checks
@@ -59,12 +64,36 @@ public final class SwitchyardServer: Service, Sendable {
             echo.path = echoPath
             endpoints.append(EngineIOServer(configuration: echo, application: EngineIOEchoApplication(), logger: logger))
         }
+        if let redis = configuration.redis {
+            var settings = try RedisBackplaneConfiguration(url: redis.url)
+            settings.startDegraded = redis.startDegraded
+            settings.key = redis.key
+            settings.requestTimeout = redis.requestTimeout
+            settings.nodeInfo["port"] = .number(JSONNumber(configuration.port))
+            let backplane = RedisBackplane(configuration: settings, eventLoopGroup: group, logger: logger)
+            backplane.onOutage = { _ in
+                Counter(label: "switchyard_backplane_outages_total").increment()
+                Gauge(label: "switchyard_backplane_connected").record(0)
+            }
+            backplane.onRecovery = { _ in
+                Gauge(label: "switchyard_backplane_connected").record(1)
+            }
+            backplane.attach(to: socketIO)
+            self.backplane = backplane
+        } else {
+            self.backplane = nil
+        }
         self.socketIO = socketIO
         self.runtime = runtime
         self.httpServer = EngineIOHTTPServer(endpoints: endpoints, fallback: HealthResponder(), logger: logger)
     }
 
     public func run() async throws {
+        if let backplane {
+            // Before serving: fails fast when Redis is unreachable, unless startDegraded.
+            try await backplane.start()
+            Gauge(label: "switchyard_backplane_connected").record(backplane.status.isConnected ? 1 : 0)
+        }
         let channel = try await httpServer.bind(host: configuration.host, port: configuration.port, group: group).get()
         if let address = channel.localAddress {
             logger.info("listening", metadata: ["address": "\(address)"])
@@ -77,6 +106,7 @@ public final class SwitchyardServer: Service, Sendable {
         httpServer.closeAllSessions()
         // Give the close frames and final poll answers a moment to leave.
         try? await Task.sleep(for: .milliseconds(100))
+        await backplane?.shutdown()
     }
 }
 
