@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+@testable import SwitchyardStore
+
+@Suite("Audit queries")
+struct AuditQueryTests {
+    func ids(_ database: SwitchyardDatabase, _ query: AuditQuery) throws -> [Int64] {
+        try database.audit(query).map(\.id)
+    }
+
+    @Test("Records read back equal the records written")
+    func roundTrip() throws {
+        let temporary = try TemporaryDirectory()
+        let database = try AuditFixtures.database(in: temporary)
+        #expect(try database.audit(AuditQuery()).map(\.record) == AuditFixtures.records)
+    }
+
+    @Test("Each filter narrows the rows")
+    func filters() throws {
+        let temporary = try TemporaryDirectory()
+        let database = try AuditFixtures.database(in: temporary)
+        #expect(try ids(database, AuditQuery()) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(try ids(database, AuditQuery(since: referenceTime.addingTimeInterval(2.5))) == [3, 4, 5, 6, 7])
+        #expect(try ids(database, AuditQuery(until: referenceTime.addingTimeInterval(2.5))) == [1, 2])
+        #expect(
+            try ids(database, AuditQuery(since: referenceTime.addingTimeInterval(1), until: referenceTime.addingTimeInterval(301)))
+                == [2, 3, 4, 5])
+        #expect(try ids(database, AuditQuery(kinds: [.event])) == [2, 3])
+        #expect(try ids(database, AuditQuery(kinds: [.kick, .connectRefused, .kick])) == [4, 7])
+        #expect(try ids(database, AuditQuery(identity: "alice")) == [1, 2, 3, 4, 5])
+        #expect(try ids(database, AuditQuery(identity: "nobody")) == [])
+        #expect(try ids(database, AuditQuery(namespace: "/admin")) == [7])
+        #expect(try ids(database, AuditQuery(event: "message.send")) == [2, 3])
+        #expect(try ids(database, AuditQuery(outcome: .error)) == [3])
+        #expect(try ids(database, AuditQuery(outcome: .refused)) == [7])
+        #expect(try ids(database, AuditQuery(sessionID: "s2")) == [7])
+        #expect(try ids(database, AuditQuery(kinds: [.event], identity: "alice", outcome: .ok)) == [2])
+        #expect(try ids(database, AuditQuery(afterID: 3, throughID: 5)) == [4, 5])
+    }
+
+    @Test("Order and limit: newest first keeps the latest rows")
+    func orderAndLimit() throws {
+        let temporary = try TemporaryDirectory()
+        let database = try AuditFixtures.database(in: temporary)
+        #expect(try ids(database, AuditQuery(limit: 3)) == [1, 2, 3])
+        #expect(try ids(database, AuditQuery(limit: 3, order: .newestFirst)) == [7, 6, 5])
+        #expect(try ids(database, AuditQuery(identity: "alice", limit: 2, order: .newestFirst)) == [5, 4])
+        #expect(try ids(database, AuditQuery(limit: 0)) == [])
+    }
+
+    @Test("Rows of a kind this build does not know are skipped, not misread")
+    func unknownKind() throws {
+        let temporary = try TemporaryDirectory()
+        let database = try AuditFixtures.database(in: temporary)
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO audit (time, kind) VALUES ('2026-11-22T11:00:00.000Z', 'teleport')")
+        }
+        #expect(try ids(database, AuditQuery()) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(try database.latestAuditID() == 8)
+    }
+}
