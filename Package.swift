@@ -125,6 +125,8 @@ let package = Package(
             dependencies: [
                 "SwitchyardHost",
                 "SocketIO",
+                "SwitchyardRedis",
+                "SwitchyardJSON",
                 "SwitchyardStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

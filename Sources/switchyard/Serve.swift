@@ -41,6 +41,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Skip loading each plugin in a child process first.")
     var noPreflight = false
 
+    @Option(name: .long, help: "Data directory: the database, and admin.json for the operator commands (default: data).")
+    var data: String?
+
     @Option(name: .long, help: "Redis backplane URL, redis://[user:password@]host:port[/db] (also SWITCHYARD_REDIS_URL).")
     var redis: String?
 
@@ -63,6 +66,7 @@ struct Serve: AsyncParsableCommand {
             settings.logLevel = level.rawValue
         }
         if noPreflight { settings.plugins.preflight = false }
+        if let data { settings.dataDirectory = data }
         if let redis {
             do {
                 settings.redis = try RedisSettings(url: redis)

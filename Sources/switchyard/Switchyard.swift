@@ -5,7 +5,7 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "A realtime application server that speaks Socket.IO.",
-        subcommands: [Serve.self, Inspect.self, Plugins.self],
+        subcommands: [Serve.self, Inspect.self, Plugins.self, Audit.self, Migrate.self, Kick.self, Broadcast.self, PurgeRoom.self],
         defaultSubcommand: Serve.self
     )
 }

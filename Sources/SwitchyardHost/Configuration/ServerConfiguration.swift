@@ -48,6 +48,9 @@ public struct ServerConfiguration: Sendable {
     public var engineioEchoPath: String?
     /// The Redis backplane; nil: this process alone.
     public var redis: RedisSettings?
+    /// Where the database and the admin endpoint's address file live (`--data`).
+    public var dataDirectory = "data"
+    public var admin = AdminSettings()
 
     public init() {}
 
@@ -135,6 +138,14 @@ public struct ServerConfiguration: Sendable {
             try namespaceReader.finish()
         }
         engineioEchoPath = try root.string("engineioEcho") ?? engineioEchoPath
+        dataDirectory = try root.string("data") ?? dataDirectory
+        if var adminReader = try root.object("admin") {
+            admin.enabled = try adminReader.bool("enabled") ?? admin.enabled
+            admin.host = try adminReader.string("host") ?? admin.host
+            admin.port = try adminReader.int("port", range: 0...65535) ?? admin.port
+            admin.token = try adminReader.string("token") ?? admin.token
+            try adminReader.finish()
+        }
         if var redisReader = try root.object("redis") {
             guard let url = try redisReader.string("url") else {
                 throw ConfigurationError(source: source, keyPath: "redis.url", problem: "the Redis URL is required (redis://[user:password@]host:port[/db])")
@@ -186,6 +197,7 @@ public struct ServerConfiguration: Sendable {
             }
             self.port = value
         }
+        if let token = environment["SWITCHYARD_ADMIN_TOKEN"], !token.isEmpty { admin.token = token }
         if let url = environment["SWITCHYARD_REDIS_URL"], !url.isEmpty {
             var settings = try RedisSettings(url: url, source: "environment", keyPath: "SWITCHYARD_REDIS_URL")
             settings.startDegraded = redis?.startDegraded ?? false
@@ -198,6 +210,19 @@ public struct ServerConfiguration: Sendable {
             self.logLevel = level
         }
     }
+}
+
+/// The admin endpoint operators' commands talk to.
+public struct AdminSettings: Sendable {
+    public var enabled = true
+    /// Loopback by default: the endpoint is for the machine's operators.
+    public var host = "127.0.0.1"
+    /// 0 picks a free port; the address is written to `<data>/admin.json` either way.
+    public var port = 0
+    /// The bearer token; nil: a random one per start, written to `<data>/admin.json` (0600).
+    public var token: String?
+
+    public init() {}
 }
 
 /// How to reach the Redis backplane.

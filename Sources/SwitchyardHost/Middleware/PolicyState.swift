@@ -84,3 +84,30 @@ final class ConnectionSlot: @unchecked Sendable {
 
     deinit { release() }
 }
+
+/// The sockets of each identity on this node, by namespace (for kicks by identity and
+/// restoring room memberships).
+public final class IdentityIndex: Sendable {
+    private let entries = NIOLockedValueBox([String: Set<Key>]())
+
+    struct Key: Hashable {
+        var namespace: String
+        var socket: String
+    }
+
+    func add(identity: String, namespace: String, socket: String) {
+        entries.withLockedValue { $0[identity, default: []].insert(Key(namespace: namespace, socket: socket)) }
+    }
+
+    func remove(identity: String, namespace: String, socket: String) {
+        entries.withLockedValue { entries in
+            entries[identity]?.remove(Key(namespace: namespace, socket: socket))
+            if entries[identity]?.isEmpty == true { entries[identity] = nil }
+        }
+    }
+
+    /// The socket ids of an identity in a namespace.
+    public func sockets(of identity: String, in namespace: String) -> [String] {
+        entries.withLockedValue { $0[identity]?.filter { $0.namespace == namespace }.map(\.socket) ?? [] }
+    }
+}

@@ -94,12 +94,18 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
             slot: outcome?.slot
         )
         socket.userInfo = context
+        if let identity = context.identityID {
+            runtime.identities.add(identity: identity, namespace: socket.namespace.path, socket: socket.id)
+        }
         runtime.runHooks(.connect, pattern: routes.pattern, socket: socket, context: context, arguments: [])
     }
 
     func disconnected(_ socket: SocketIOSocket, reason: SocketIODisconnectReason) {
         guard let context = socket.userInfo as? HostSocketContext else { return }
         context.slot?.release()
+        if let identity = context.identityID {
+            runtime.identities.remove(identity: identity, namespace: socket.namespace.path, socket: socket.id)
+        }
         runtime.runHooks(.disconnect, pattern: routes.pattern, socket: socket, context: context, arguments: [.string(reason.rawValue)])
     }
 

@@ -21,6 +21,8 @@ public final class PluginRuntime: Sendable {
     let operationTimeout: TimeAmount
     /// Shared state of the middleware chains (rate buckets, connection counts).
     let policy = PolicyState()
+    /// Which sockets each identity has on this node.
+    public let identities = IdentityIndex()
     private let bridges: NIOLockedValueBox<[String: HostServicesBridge]>
 
     public init(registry: OperationRegistry, socketIO: SocketIOServer, operationTimeout: TimeAmount, logger: Logger) {

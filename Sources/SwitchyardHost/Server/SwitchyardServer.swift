@@ -1,4 +1,5 @@
 import EngineIO
+import Foundation
 import Logging
 import Metrics
 import SwitchyardJSON
@@ -25,6 +26,10 @@ public final class SwitchyardServer: Service, Sendable {
     public let runtime: PluginRuntime
     /// The Redis backplane, when configured.
     public let backplane: RedisBackplane?
+    /// What operators do to the running server.
+    public let operatorActions: OperatorActions
+    let adminServer: EngineIOHTTPServer?
+    let adminToken: String
     private let onListening: (@Sendable (SocketAddress) -> Void)?
 
     /// Loads the plugins (the caller runs the preflight first if it wants one), checks
@@ -86,6 +91,41 @@ public final class SwitchyardServer: Service, Sendable {
         self.socketIO = socketIO
         self.runtime = runtime
         self.httpServer = EngineIOHTTPServer(endpoints: endpoints, fallback: HealthResponder(), logger: logger)
+        let actions = OperatorActions(socketIO: socketIO, engine: endpoints[0], runtime: runtime, backplane: backplane, logger: logger)
+        self.operatorActions = actions
+        let token = configuration.admin.token ?? Self.randomToken()
+        self.adminToken = token
+        self.adminServer = configuration.admin.enabled
+            ? EngineIOHTTPServer(endpoints: [], fallback: AdminResponder(actions: actions, token: Array(token.utf8)), logger: logger)
+            : nil
+    }
+
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    /// Writes `<data>/admin.json` (`{"url", "token"}`, mode 0600) for the operator CLI.
+    private func publishAdminAddress(_ address: SocketAddress) {
+        let url = "http://\(address.ipAddress ?? configuration.admin.host):\(address.port ?? 0)"
+        let document: JSONValue = ["url": .string(url), "token": .string(adminToken), "pid": .number(JSONNumber(Int(getpid())))]
+        let directory = configuration.dataDirectory
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let path = (directory as NSString).appendingPathComponent("admin.json")
+            let temporary = path + ".tmp"
+            guard FileManager.default.createFile(atPath: temporary, contents: Data(document.serializedBytes()), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+            // rename(2) replaces the old file atomically: a reader sees the old or the new one.
+            guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            logger.info("admin endpoint", metadata: ["admin.url": "\(url)", "admin.file": "\(path)"])
+        } catch {
+            logger.error("cannot write \(directory)/admin.json for the operator commands: \(error)", metadata: ["admin.url": "\(url)"])
+        }
     }
 
     public func run() async throws {
@@ -95,6 +135,11 @@ public final class SwitchyardServer: Service, Sendable {
             Gauge(label: "switchyard_backplane_connected").record(backplane.status.isConnected ? 1 : 0)
         }
         let channel = try await httpServer.bind(host: configuration.host, port: configuration.port, group: group).get()
+        var adminChannel: Channel?
+        if let adminServer {
+            adminChannel = try await adminServer.bind(host: configuration.admin.host, port: configuration.admin.port, group: group).get()
+            if let address = adminChannel?.localAddress { publishAdminAddress(address) }
+        }
         if let address = channel.localAddress {
             logger.info("listening", metadata: ["address": "\(address)"])
             onListening?(address)
@@ -103,6 +148,7 @@ public final class SwitchyardServer: Service, Sendable {
         try? await gracefulShutdown()
         logger.info("shutting down")
         try? await channel.close()
+        try? await adminChannel?.close()
         httpServer.closeAllSessions()
         // Give the close frames and final poll answers a moment to leave.
         try? await Task.sleep(for: .milliseconds(100))
