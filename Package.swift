@@ -111,6 +111,7 @@ let package = Package(
                 "SwitchyardJSON",
                 "SwitchyardSchema",
                 "SwitchyardRedis",
+                "SwitchyardStore",
                 "CSwitchyardPlugin",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 import SwitchyardHost
+import SwitchyardStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +45,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory: the database, and admin.json for the operator commands (default: data).")
     var data: String?
 
+    @Option(name: .long, help: "Audit level: off, connections, failures, all.")
+    var auditLevel: String?
+
     @Option(name: .long, help: "Redis backplane URL, redis://[user:password@]host:port[/db] (also SWITCHYARD_REDIS_URL).")
     var redis: String?
 
@@ -67,6 +71,10 @@ struct Serve: AsyncParsableCommand {
         }
         if noPreflight { settings.plugins.preflight = false }
         if let data { settings.dataDirectory = data }
+        if let auditLevel {
+            guard let level = AuditLevel(rawValue: auditLevel) else { throw ValidationError("unknown --audit-level '\(auditLevel)' (off, connections, failures, all)") }
+            settings.audit.level = level
+        }
         if let redis {
             do {
                 settings.redis = try RedisSettings(url: redis)
@@ -84,31 +92,63 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "switchyard")
 
+        // The database first: plugin failures are audited too.
+        let database: SwitchyardDatabase
+        do {
+            database = try SwitchyardDatabase.open(directory: settings.dataDirectory)
+            let applied = try database.migrate()
+            if !applied.isEmpty { logger.info("database migrated", metadata: ["migrations": "\(applied.joined(separator: ", "))", "db.path": "\(database.path)"]) }
+        } catch {
+            throw StartupFailure(message: "switchyard: cannot start: the database in \(settings.dataDirectory): \(error)")
+        }
+        var retention = AuditRetention.keepEverything
+        retention.maxAge = settings.audit.retentionDays.map { AuditRetention.days($0) }
+        retention.maxRows = settings.audit.maxRows
+        let writer = AuditWriter(
+            database: database,
+            configuration: .init(level: settings.audit.level, queueCapacity: settings.audit.queueCapacity, retention: retention),
+            logger: logger
+        )
+        let audit = AuditTrail(sink: writer)
+        func failStartup(_ message: String) throws -> Never {
+            _ = writer.flush()
+            try? database.close()
+            throw StartupFailure(message: message)
+        }
+
         if settings.plugins.preflight {
-            try runPreflight(settings)
+            do {
+                try runPreflight(settings)
+            } catch let failure as StartupFailure {
+                for line in failure.message.split(separator: "\n").dropFirst() { audit.pluginFailed(line.trimmingCharacters(in: .whitespaces)) }
+                try failStartup(failure.message)
+            }
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
         let configuredHost = settings.host
         let server: SwitchyardServer
         do {
-            server = try SwitchyardServer(configuration: settings, group: group, logger: logger) { address in
+            server = try SwitchyardServer(configuration: settings, group: group, logger: logger, audit: audit, database: database) { address in
                 // One machine-readable line, flushed at once (tests and scripts wait for it).
                 let line = "switchyard listening on http://\(address.ipAddress ?? configuredHost):\(address.port ?? 0)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
         } catch {
             try? await group.shutdownGracefully()
-            throw StartupFailure(message: "switchyard: cannot start:\n\(error)")
+            try failStartup("switchyard: cannot start:\n\(error)")
         }
+        // The writer starts first and stops last: the server's shutdown disconnects are
+        // written before the database closes.
         let services = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)],
+                services: [.init(service: writer), .init(service: server)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await services.run()
         try await group.shutdownGracefully()
+        try? database.close()
     }
 }
 

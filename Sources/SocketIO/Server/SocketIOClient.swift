@@ -63,6 +63,10 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         route(pending.packet, attachments: pending.attachments)
     }
 
+    func transportChanged(to transport: EngineIOTransportKind) {
+        server.transportChanged(connection, to: transport)
+    }
+
     func didClose(reason: EngineIOCloseReason) {
         guard !closed else { return }
         closed = true

@@ -26,6 +26,16 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
     }
 
     private let registry = NIOLockedValueBox(Registry())
+    private let transportObserver = NIOLockedValueBox<(@Sendable (EngineIOConnection, EngineIOTransportKind) -> Void)?>(nil)
+
+    /// Called when a connection moves to another transport (an upgrade to WebSocket).
+    public func onTransportChange(_ observer: @escaping @Sendable (EngineIOConnection, EngineIOTransportKind) -> Void) {
+        transportObserver.withLockedValue { $0 = observer }
+    }
+
+    func transportChanged(_ connection: EngineIOConnection, to transport: EngineIOTransportKind) {
+        transportObserver.withLockedValue { $0 }?(connection, transport)
+    }
 
     public init(configuration: SocketIOConfiguration = SocketIOConfiguration(), backplane: any SocketIOBackplane = LocalBackplane(), logger: Logger) {
         self.configuration = configuration

@@ -18,6 +18,19 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// Application state attached to the socket (confined to ``eventLoop``).
     public var userInfo: (any Sendable)?
 
+    /// Traffic of this socket, counted on its event loop.
+    public struct Traffic: Sendable, Hashable {
+        public var eventsIn = 0
+        public var bytesIn = 0
+        public var eventsOut = 0
+        public var bytesOut = 0
+    }
+
+    /// Events and payload bytes received from and sent to the client (read on ``eventLoop``).
+    public private(set) var traffic = Traffic()
+    /// When the socket joined its namespace.
+    public let connectedAt = NIODeadline.now()
+
     private var connected = true
     /// Ack ids start at 1 per socket, as the reference servers number them.
     private var nextAckID: UInt64 = 1
@@ -74,7 +87,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// Sends an event to this socket's client.
     public func emit(_ event: String, _ arguments: SocketIOArguments = SocketIOArguments()) {
         let messages = SocketIOPacketEncoder.event(namespace: namespace.path, name: event, arguments: arguments)
-        onLoop { if self.connected { self.client.send(messages) } }
+        onLoop { self.sendRaw(messages) }
     }
 
     public func emit(_ event: String, _ values: [JSONValue]) {
@@ -99,7 +112,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
             self.pendingAcks[id] = ack
             let deadline = self.eventLoop.now + (timeout ?? self.namespace.server.configuration.ackTimeout)
             self.client.connection.timers.schedule(at: deadline, target: self, token: id)
-            self.client.send(SocketIOPacketEncoder.event(namespace: self.namespace.path, name: event, arguments: arguments, ackID: id))
+            self.sendRaw(SocketIOPacketEncoder.event(namespace: self.namespace.path, name: event, arguments: arguments, ackID: id))
         }
     }
 
@@ -113,12 +126,18 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// Sends already-encoded messages (broadcast delivery). On the socket's loop.
     func sendRaw(_ messages: [OutboundMessage]) {
         guard connected else { return }
+        count(messages)
         client.send(messages)
+    }
+
+    private func count(_ messages: [OutboundMessage]) {
+        traffic.eventsOut += 1
+        for message in messages { traffic.bytesOut += message.content.readableBytes }
     }
 
     func sendAck(id: UInt64, arguments: SocketIOArguments) {
         let messages = SocketIOPacketEncoder.ack(namespace: namespace.path, ackID: id, arguments: arguments)
-        onLoop { if self.connected { self.client.send(messages) } }
+        onLoop { self.sendRaw(messages) }
     }
 
     // MARK: - Rooms
@@ -172,6 +191,8 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
             attachmentCount: attachments.count,
             ack: ack
         )
+        traffic.eventsIn += 1
+        traffic.bytesIn += header.byteCount
         guard namespace.handler.admit(header, from: self) else { return }
         guard let arguments = client.decodeArguments(packet, attachments: attachments) else { return }
         namespace.handler.received(SocketIOEvent(name: name, arguments: arguments, ack: ack, byteCount: header.byteCount), from: self)

@@ -1,6 +1,7 @@
 import EngineIO
 import Foundation
 import SwitchyardRedis
+import SwitchyardStore
 import NIOCore
 import SocketIO
 import SwitchyardJSON
@@ -50,6 +51,7 @@ public struct ServerConfiguration: Sendable {
     public var redis: RedisSettings?
     /// Where the database and the admin endpoint's address file live (`--data`).
     public var dataDirectory = "data"
+    public var audit = AuditSettings()
     public var admin = AdminSettings()
 
     public init() {}
@@ -139,6 +141,18 @@ public struct ServerConfiguration: Sendable {
         }
         engineioEchoPath = try root.string("engineioEcho") ?? engineioEchoPath
         dataDirectory = try root.string("data") ?? dataDirectory
+        if var auditReader = try root.object("audit") {
+            if let level = try auditReader.string("level") {
+                guard let parsed = AuditLevel(rawValue: level) else {
+                    throw ConfigurationError(source: source, keyPath: "audit.level", problem: "expected one of \(AuditLevel.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                audit.level = parsed
+            }
+            audit.retentionDays = try auditReader.int("retentionDays", range: 1...36_500) ?? audit.retentionDays
+            audit.maxRows = try auditReader.int("maxRows", range: 1...1_000_000_000) ?? audit.maxRows
+            audit.queueCapacity = try auditReader.int("queueCapacity", range: 16...10_000_000) ?? audit.queueCapacity
+            try auditReader.finish()
+        }
         if var adminReader = try root.object("admin") {
             admin.enabled = try adminReader.bool("enabled") ?? admin.enabled
             admin.host = try adminReader.string("host") ?? admin.host
@@ -210,6 +224,20 @@ public struct ServerConfiguration: Sendable {
             self.logLevel = level
         }
     }
+}
+
+/// What the audit log records and keeps.
+public struct AuditSettings: Sendable {
+    /// `off`, `connections`, `failures` (plus events that did not succeed) or `all`.
+    public var level: AuditLevel = .connections
+    /// Rows older than this many days are deleted (nil: kept).
+    public var retentionDays: Int? = 30
+    /// At most this many rows are kept (nil: no limit).
+    public var maxRows: Int?
+    /// Records waiting for the writer; beyond it they are counted as dropped.
+    public var queueCapacity = 65_536
+
+    public init() {}
 }
 
 /// The admin endpoint operators' commands talk to.

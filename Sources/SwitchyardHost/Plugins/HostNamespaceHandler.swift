@@ -8,6 +8,8 @@ import SwitchyardJSON
 struct ConnectOutcome: Sendable {
     let identity: JSONValue
     let slot: ConnectionSlot?
+    /// Persisted rooms of the identity, re-entered before the socket serves events.
+    var rooms: [String] = []
 }
 
 /// What the host keeps per socket: the context operations receive, and the per-connection
@@ -97,6 +99,8 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
         if let identity = context.identityID {
             runtime.identities.add(identity: identity, namespace: socket.namespace.path, socket: socket.id)
         }
+        if let rooms = outcome?.rooms, !rooms.isEmpty { socket.join(rooms) }
+        runtime.audit.connected(socket, context: context)
         runtime.runHooks(.connect, pattern: routes.pattern, socket: socket, context: context, arguments: [])
     }
 
@@ -106,6 +110,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
         if let identity = context.identityID {
             runtime.identities.remove(identity: identity, namespace: socket.namespace.path, socket: socket.id)
         }
+        runtime.audit.disconnected(socket, context: context, reason: reason)
         runtime.runHooks(.disconnect, pattern: routes.pattern, socket: socket, context: context, arguments: [.string(reason.rawValue)])
     }
 
@@ -116,7 +121,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
         let chain = plan.chain(for: event.name)
         for step in chain.steps.prefix(chain.stepsBeforeDecoding) {
             if let failure = check(step, name: event.name, byteCount: event.byteCount, socket: socket, context: context) {
-                violation(failure, event: SocketIOEvent(name: event.name, arguments: SocketIOArguments(), ack: event.ack), socket: socket, context: context)
+                violation(failure, event: SocketIOEvent(name: event.name, arguments: SocketIOArguments(), ack: event.ack, byteCount: event.byteCount), socket: socket, context: context)
                 return false
             }
         }
@@ -174,6 +179,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
                 route: nil,
                 socket: socket
             )
+            runtime.audit.event(event.name, socket: socket, context: context, operation: nil, outcome: .refused, errorKind: ErrorKind.notFound.rawValue, latency: nil, bytes: event.byteCount)
             return
         }
         runtime.invoke(route, event: event, socket: socket, context: context)
@@ -237,6 +243,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
     /// Answers a refused event, counts it, and disconnects a socket past its strike limit.
     private func violation(_ failure: OperationFailure, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         Counter(label: "switchyard_event_rejections_total", dimensions: [("namespace", routes.pattern.text), ("kind", failure.kind.rawValue)]).increment()
+        runtime.audit.violation(failure, event: event.name, socket: socket, context: context, bytes: event.byteCount)
         runtime.deliver(.failure(failure), event: event, route: routes.routes[event.name], socket: socket)
         guard let strikes = plan.strikes else { return }
         let now = socket.eventLoop.now
@@ -267,7 +274,7 @@ private struct ConnectChainRun: Sendable {
     func run(from index: Int, identity: JSONValue, slot: ConnectionSlot?) {
         let steps = handler.plan.connect
         guard index < steps.count else {
-            decide(.accepted(userInfo: ConnectOutcome(identity: identity, slot: slot)))
+            accept(identity: identity, slot: slot)
             return
         }
         let address = request.handshake.remoteAddress?.ipAddress ?? "unknown"
@@ -309,6 +316,26 @@ private struct ConnectChainRun: Sendable {
         }
     }
 
+    /// Accepts; an identified socket first gets its persisted rooms back (read off the loop).
+    private func accept(identity: JSONValue, slot: ConnectionSlot?) {
+        guard let store = handler.runtime.rooms, let id = identity["id"]?.stringValue else {
+            decide(.accepted(userInfo: ConnectOutcome(identity: identity, slot: slot)))
+            return
+        }
+        let namespace = request.namespace.path
+        let decide = self.decide
+        let logger = handler.runtime.logger
+        Task {
+            var rooms: [String] = []
+            do {
+                rooms = try await store.rooms(for: id, namespace: namespace)
+            } catch {
+                logger.error("cannot read persisted rooms; the socket joins none: \(error)", metadata: ["sio.nsp": "\(namespace)"])
+            }
+            decide(.accepted(userInfo: ConnectOutcome(identity: identity, slot: slot, rooms: rooms)))
+        }
+    }
+
     /// CONNECT_ERROR `{"message", "data": {"code", "kind"}}`, through the egress policy.
     private func refuse(_ failure: OperationFailure, slot: ConnectionSlot?) {
         slot?.release()
@@ -320,6 +347,7 @@ private struct ConnectChainRun: Sendable {
         }
         Counter(label: "switchyard_connect_refusals_total", dimensions: [("namespace", handler.plan.pattern), ("kind", failure.kind.rawValue)]).increment()
         let error = ErrorBoundary.clientPayload(for: failure, correlationID: correlationID)["error"] ?? .null
+        handler.runtime.audit.connectRefused(request, failure: failure, code: error["code"]?.stringValue ?? failure.kind.rawValue)
         decide(.refuse(message: error["detail"]?.stringValue ?? "Not authorized", data: ["code": error["code"] ?? .null, "kind": error["kind"] ?? .null]))
     }
 }

@@ -207,12 +207,44 @@ private func roomOperation(
 
 private let hostJoin: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32 = {
     host, namespacePath, socketID, room in
-    roomOperation(host, namespacePath, socketID, room, "join") { socket, room in socket.join(room) }
+    roomOperation(host, namespacePath, socketID, room, "join") { socket, room in
+        socket.join(room)
+        HostServicesBridge.from(host)?.persist(join: true, socket: socket, room: room)
+    }
 }
 
 private let hostLeave: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32 = {
     host, namespacePath, socketID, room in
-    roomOperation(host, namespacePath, socketID, room, "leave") { socket, room in socket.leave(room) }
+    roomOperation(host, namespacePath, socketID, room, "leave") { socket, room in
+        socket.leave(room)
+        HostServicesBridge.from(host)?.persist(join: false, socket: socket, room: room)
+    }
+}
+
+extension HostServicesBridge {
+    /// Keeps an identified user's room membership across reconnects and restarts; written
+    /// off the event loop.
+    func persist(join: Bool, socket: SocketIOSocket, room: String) {
+        guard let store = runtime.rooms else { return }
+        let namespace = socket.namespace.path
+        let logger = self.logger
+        // The identity lives on the socket's loop; the write happens off it.
+        let write: @Sendable () -> Void = {
+            guard let identity = (socket.userInfo as? HostSocketContext)?.identityID else { return }
+            Task {
+                do {
+                    if join {
+                        _ = try await store.persistJoin(namespace: namespace, room: room, identity: identity)
+                    } else {
+                        _ = try await store.removeJoin(namespace: namespace, room: room, identity: identity)
+                    }
+                } catch {
+                    logger.error("cannot persist room membership: \(error)", metadata: ["sio.nsp": "\(namespace)", "room": "\(room)"])
+                }
+            }
+        }
+        if socket.eventLoop.inEventLoop { write() } else { socket.eventLoop.execute(write) }
+    }
 }
 
 private let hostDisconnect: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int32) -> Int32 = {

@@ -6,6 +6,7 @@ import NIOCore
 import SocketIO
 import SwitchyardJSON
 import SwitchyardSchema
+import SwitchyardStore
 
 /// Runs plugin code for the server: operations with completions and timeouts, hooks,
 /// identity resolvers, and the host services plugins call back into.
@@ -25,11 +26,25 @@ public final class PluginRuntime: Sendable {
     public let identities = IdentityIndex()
     private let bridges: NIOLockedValueBox<[String: HostServicesBridge]>
 
-    public init(registry: OperationRegistry, socketIO: SocketIOServer, operationTimeout: TimeAmount, logger: Logger) {
+    /// Where audit records go.
+    public let audit: AuditTrail
+    /// Persisted room memberships of identified users (nil: not persisted).
+    public let rooms: RoomMembershipStore?
+
+    public init(
+        registry: OperationRegistry,
+        socketIO: SocketIOServer,
+        operationTimeout: TimeAmount,
+        logger: Logger,
+        audit: AuditTrail = .discarding,
+        rooms: RoomMembershipStore? = nil
+    ) {
         self.registry = registry
         self.socketIO = socketIO
         self.operationTimeout = operationTimeout
         self.logger = logger
+        self.audit = audit
+        self.rooms = rooms
         self.bridges = NIOLockedValueBox([:])
         var bridges: [String: HostServicesBridge] = [:]
         for plugin in registry.plugins {
@@ -129,6 +144,16 @@ public final class PluginRuntime: Sendable {
     /// Finishes an operation on the socket's loop: checks what the plugin returned and
     /// answers the client (ack or `error` event).
     func finish(_ pending: PendingInvocation, outcome: PluginOutcome) {
+        defer {
+            let context = pending.socket.userInfo as? HostSocketContext
+            let latency = pending.socket.eventLoop.now - pending.started
+            switch outcome {
+            case .ok:
+                audit.event(pending.event.name, socket: pending.socket, context: context, operation: pending.route.operation.key, outcome: pending.failed ? .error : .ok, errorKind: pending.failedKind, latency: latency, bytes: pending.event.byteCount)
+            case .error, .timedOut:
+                audit.event(pending.event.name, socket: pending.socket, context: context, operation: pending.route.operation.key, outcome: .error, errorKind: pending.failedKind, latency: latency, bytes: pending.event.byteCount)
+            }
+        }
         let result: Result<SocketIOArguments, OperationFailure>
         switch outcome {
         case .timedOut:
@@ -137,6 +162,10 @@ public final class PluginRuntime: Sendable {
             result = .failure(OperationFailure.fromPlugin(bytes))
         case .ok(let bytes, let attachments):
             result = checkResult(bytes, attachments: attachments, operation: pending.route.operation)
+        }
+        if case .failure(let failure) = result {
+            pending.failed = true
+            pending.failedKind = failure.kind.rawValue
         }
         deliver(result, event: pending.event, route: pending.route, socket: pending.socket)
     }
@@ -252,13 +281,17 @@ final class PendingInvocation: EventLoopTimerTarget, @unchecked Sendable {
     let route: ResolvedRoute
     let event: SocketIOEvent
     let socket: SocketIOSocket
+    let started: NIODeadline
     var token: UInt64 = 0
+    var failed = false
+    var failedKind: String?
 
     init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket) {
         self.runtime = runtime
         self.route = route
         self.event = event
         self.socket = socket
+        self.started = socket.eventLoop.now
     }
 
     func timerFired(token: UInt64, now: NIODeadline) {

@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import SwitchyardJSON
 import SwitchyardRedis
+import SwitchyardStore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -38,6 +39,8 @@ public final class SwitchyardServer: Service, Sendable {
         configuration: ServerConfiguration,
         group: EventLoopGroup,
         logger: Logger,
+        audit: AuditTrail = .discarding,
+        database: SwitchyardDatabase? = nil,
         onListening: (@Sendable (SocketAddress) -> Void)? = nil
     ) throws {
         self.configuration = configuration
@@ -45,20 +48,35 @@ public final class SwitchyardServer: Service, Sendable {
         self.logger = logger
         self.onListening = onListening
 
-        let files = try PluginHost.files(for: configuration.plugins)
-        let registry = try PluginHost.loadRegistry(
-            files: files,
-            routes: configuration.routes,
-            namespaces: Array(configuration.namespaces.keys)
-        )
+        let registry: OperationRegistry
+        do throws(PluginHostError) {
+            let files = try PluginHost.files(for: configuration.plugins)
+            registry = try PluginHost.loadRegistry(
+                files: files,
+                routes: configuration.routes,
+                namespaces: Array(configuration.namespaces.keys)
+            )
+        } catch {
+            for problem in error.problems { audit.pluginFailed(problem) }
+            throw error
+        }
         for plugin in registry.plugins {
             logger.info(
                 "plugin loaded",
                 metadata: ["plugin.name": "\(plugin.name)", "plugin.version": "\(plugin.version)", "plugin.file": "\(plugin.file)"]
             )
+            audit.pluginLoaded(name: plugin.name, version: plugin.version, file: plugin.file)
         }
         let socketIO = SocketIOServer(configuration: configuration.socketIO, logger: logger)
-        let runtime = PluginRuntime(registry: registry, socketIO: socketIO, operationTimeout: configuration.plugins.operationTimeout, logger: logger)
+        socketIO.onTransportChange { connection, transport in audit.upgraded(connection, to: transport) }
+        let runtime = PluginRuntime(
+            registry: registry,
+            socketIO: socketIO,
+            operationTimeout: configuration.plugins.operationTimeout,
+            logger: logger,
+            audit: audit,
+            rooms: database?.rooms
+        )
         let plan = try MiddlewarePlan.build(registry: registry, configuration: configuration)
         try runtime.registerNamespaces(plan: plan)
         try runtime.startPlugins(configuration: configuration.plugins.settings)
@@ -76,12 +94,14 @@ public final class SwitchyardServer: Service, Sendable {
             settings.requestTimeout = redis.requestTimeout
             settings.nodeInfo["port"] = .number(JSONNumber(configuration.port))
             let backplane = RedisBackplane(configuration: settings, eventLoopGroup: group, logger: logger)
-            backplane.onOutage = { _ in
+            backplane.onOutage = { outage in
                 Counter(label: "switchyard_backplane_outages_total").increment()
                 Gauge(label: "switchyard_backplane_connected").record(0)
+                audit.backplaneOutage(started: outage.started, reason: outage.reason)
             }
-            backplane.onRecovery = { _ in
+            backplane.onRecovery = { outage in
                 Gauge(label: "switchyard_backplane_connected").record(1)
+                audit.backplaneRecovered(after: outage.duration ?? 0, reason: outage.reason)
             }
             backplane.attach(to: socketIO)
             self.backplane = backplane
@@ -92,6 +112,17 @@ public final class SwitchyardServer: Service, Sendable {
         self.runtime = runtime
         self.httpServer = EngineIOHTTPServer(endpoints: endpoints, fallback: HealthResponder(), logger: logger)
         let actions = OperatorActions(socketIO: socketIO, engine: endpoints[0], runtime: runtime, backplane: backplane, logger: logger)
+        actions.setActionHandler { action in audit.operatorAction(action) }
+        if let rooms = database?.rooms {
+            actions.setPurgeHandler { namespace, room in
+                do {
+                    return try rooms.purge(namespace: namespace, room: room)
+                } catch {
+                    logger.error("cannot delete the persisted memberships of room \(room): \(error)", metadata: ["sio.nsp": "\(namespace)"])
+                    return 0
+                }
+            }
+        }
         self.operatorActions = actions
         let token = configuration.admin.token ?? Self.randomToken()
         self.adminToken = token
