@@ -67,6 +67,9 @@ def start_server(config="examples/conformance.json", extra_args=(), env=None, pl
     """Starts the server and waits for its 'listening' line."""
     log = tempfile.NamedTemporaryFile(prefix="switchyard-", suffix=".log", delete=False)
     plugins = plugins or plugin_directory()
+    if "--data" not in extra_args:
+        # Each server gets its own database and admin.json unless the test shares one on purpose.
+        extra_args = ("--data", tempfile.mkdtemp(prefix="switchyard-data-"), *extra_args)
     args = [BINARY, "serve", "--config", str(ROOT / config), "--plugins", str(plugins), "--port", "0",
             "--log-level", "debug", *extra_args]
     process = subprocess.Popen(
