@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 import SwitchyardHost
 import SwitchyardStore
@@ -91,6 +93,9 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "switchyard")
+        // Only the executable chooses the metrics backend; libraries just create metrics.
+        let prometheus = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
 
         // The database first: plugin failures are audited too.
         let database: SwitchyardDatabase
@@ -128,7 +133,15 @@ struct Serve: AsyncParsableCommand {
         let configuredHost = settings.host
         let server: SwitchyardServer
         do {
-            server = try SwitchyardServer(configuration: settings, group: group, logger: logger, audit: audit, database: database) { address in
+            server = try SwitchyardServer(
+                configuration: settings,
+                group: group,
+                logger: logger,
+                audit: audit,
+                database: database,
+                auditWriter: writer,
+                metrics: { prometheus.emitToString() }
+            ) { address in
                 // One machine-readable line, flushed at once (tests and scripts wait for it).
                 let line = "switchyard listening on http://\(address.ipAddress ?? configuredHost):\(address.port ?? 0)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))

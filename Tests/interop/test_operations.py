@@ -243,9 +243,16 @@ def test_a_full_disk_is_reported_and_the_server_keeps_serving(tmp_path):
         log = server.log()
         assert "database or disk is full" in log, "the disk never filled"
         assert "switchyard.sqlite" in log
-        # Still serving.
+        # Still serving, and saying what is wrong.
         for index in range(50):
             assert client.call("message-with-ack", index, timeout=WAIT) == index
+        health = requests.get(server.url + "/health", timeout=WAIT)
+        assert health.status_code == 503
+        assert health.json()["status"] == "degraded"
+        assert "audit log" in health.json()["problems"][0]
+        metrics = requests.get(server.url + "/metrics", timeout=WAIT).text
+        assert "switchyard_audit_storage_ok 0" in metrics
+        assert "switchyard_sessions 1" in metrics
         # Room again: the writer recovers and says so.
         subprocess.run(["mount", "-o", "remount,size=64m", str(data)], check=True)
         deadline = time.monotonic() + 20
@@ -253,6 +260,7 @@ def test_a_full_disk_is_reported_and_the_server_keeps_serving(tmp_path):
             client.call("message-with-ack", "again", timeout=WAIT)
             time.sleep(0.2)
         assert "audit log: writing to" in server.log().split("database or disk is full")[-1]
+        assert requests.get(server.url + "/health", timeout=WAIT).json()["status"] == "ok"
         client.disconnect()
     finally:
         server.stop()

@@ -41,6 +41,8 @@ public final class SwitchyardServer: Service, Sendable {
         logger: Logger,
         audit: AuditTrail = .discarding,
         database: SwitchyardDatabase? = nil,
+        auditWriter: AuditWriter? = nil,
+        metrics: (@Sendable () -> String)? = nil,
         onListening: (@Sendable (SocketAddress) -> Void)? = nil
     ) throws {
         self.configuration = configuration
@@ -110,7 +112,25 @@ public final class SwitchyardServer: Service, Sendable {
         }
         self.socketIO = socketIO
         self.runtime = runtime
-        self.httpServer = EngineIOHTTPServer(endpoints: endpoints, fallback: HealthResponder(), logger: logger)
+        let backplaneForStatus = self.backplane
+        let engine = endpoints[0]
+        let status: @Sendable () -> ServerStatus = {
+            var sockets: [String: Int] = [:]
+            for namespace in socketIO.namespaces { sockets[namespace.path] = namespace.socketCount }
+            var counters: [String: Int] = [:]
+            if let writer = auditWriter {
+                let current = writer.counters
+                counters = ["written": current.written, "dropped": current.dropped, "failed_writes": current.failedWrites, "lost": current.lost, "queued": current.queued]
+            }
+            return ServerStatus(
+                sessions: engine.sessionCount,
+                sockets: sockets,
+                backplaneConnected: backplaneForStatus.map { $0.status.isConnected },
+                auditStorageError: auditWriter?.storageError,
+                auditCounters: counters
+            )
+        }
+        self.httpServer = EngineIOHTTPServer(endpoints: endpoints, fallback: HealthResponder(status: status, metrics: metrics), logger: logger)
         let actions = OperatorActions(socketIO: socketIO, engine: endpoints[0], runtime: runtime, backplane: backplane, logger: logger)
         actions.setActionHandler { action in audit.operatorAction(action) }
         if let rooms = database?.rooms {
@@ -187,15 +207,63 @@ public final class SwitchyardServer: Service, Sendable {
     }
 }
 
-/// `GET /health` answers `{"status":"ok"}`; other paths 404.
+/// What `/health` and `/metrics` report beyond the metrics backend's own samples.
+public struct ServerStatus: Sendable {
+    public var sessions: Int
+    public var sockets: [String: Int]
+    public var backplaneConnected: Bool?
+    public var auditStorageError: String?
+    public var auditCounters: [String: Int]
+}
+
+/// `GET /health` answers `{"status":"ok"|"degraded", …}` (200, or 503 when degraded);
+/// `GET /metrics` answers the Prometheus text format; other paths 404.
 struct HealthResponder: HTTPFallbackResponder {
+    let status: @Sendable () -> ServerStatus
+    let metrics: (@Sendable () -> String)?
+
     func respond(to head: HTTPRequestHead, body: ByteBuffer?, remoteAddress: SocketAddress?, eventLoop: EventLoop) -> EventLoopFuture<HTTPFallbackResponse> {
+        let path = RequestTarget(head.uri).path
         let response: HTTPFallbackResponse
-        if head.uri == "/health" || head.uri.hasPrefix("/health?") {
-            response = .text(.ok, #"{"status":"ok"}"#, contentType: "application/json")
-        } else {
+        switch path {
+        case "/health":
+            let current = status()
+            var problems: [JSONValue] = []
+            if let error = current.auditStorageError { problems.append(.string("audit log: \(error)")) }
+            if current.backplaneConnected == false { problems.append("redis backplane disconnected") }
+            let document: JSONValue = [
+                "status": problems.isEmpty ? "ok" : "degraded",
+                "sessions": .number(JSONNumber(current.sessions)),
+                "problems": .array(problems),
+            ]
+            response = .text(problems.isEmpty ? .ok : .serviceUnavailable, document.serialized(), contentType: "application/json")
+        case "/metrics":
+            response = .text(.ok, Self.exposition(status(), backend: metrics?() ?? ""), contentType: "text/plain; version=0.0.4")
+        default:
             response = .text(.notFound, "Not Found\n")
         }
         return eventLoop.makeSucceededFuture(response)
+    }
+
+    /// Gauges read at scrape time, after the backend's counters.
+    static func exposition(_ status: ServerStatus, backend: String) -> String {
+        var lines = [backend.trimmingCharacters(in: .newlines)]
+        lines.append("# TYPE switchyard_sessions gauge")
+        lines.append("switchyard_sessions \(status.sessions)")
+        lines.append("# TYPE switchyard_sockets gauge")
+        for (namespace, count) in status.sockets.sorted(by: { $0.key < $1.key }) {
+            lines.append("switchyard_sockets{namespace=\"\(namespace.replacingOccurrences(of: "\"", with: "\\\""))\"} \(count)")
+        }
+        if let connected = status.backplaneConnected {
+            lines.append("# TYPE switchyard_backplane_up gauge")
+            lines.append("switchyard_backplane_up \(connected ? 1 : 0)")
+        }
+        for (name, value) in status.auditCounters.sorted(by: { $0.key < $1.key }) {
+            lines.append("# TYPE switchyard_audit_\(name) gauge")
+            lines.append("switchyard_audit_\(name) \(value)")
+        }
+        lines.append("# TYPE switchyard_audit_storage_ok gauge")
+        lines.append("switchyard_audit_storage_ok \(status.auditStorageError == nil ? 1 : 0)")
+        return lines.filter { !$0.isEmpty }.joined(separator: "\n") + "\n"
     }
 }
