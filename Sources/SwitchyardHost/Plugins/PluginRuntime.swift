@@ -91,7 +91,6 @@ public final class PluginRuntime: Sendable {
         let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket)
         let token = PendingTable.shared.insert(.operation(pending))
         pending.token = token
-        socket.connection.timers.schedule(at: socket.eventLoop.now + operationTimeout, target: pending, token: token)
 
         var arguments: [UInt8] = [UInt8(ascii: "[")]
         arguments.append(contentsOf: event.arguments.json.readableBytesView)
@@ -99,6 +98,11 @@ public final class PluginRuntime: Sendable {
         let contextJSON = context.json(rooms: socket.rooms)
         withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: contextJSON, plugin: operation.plugin) { invocation in
             operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
+        }
+        // Most operations answer during the call; only the others need a timeout. (If one
+        // completes right after this check, its timer finds the token spent and does nothing.)
+        if PendingTable.shared.contains(token) {
+            socket.connection.timers.schedule(at: socket.eventLoop.now + operationTimeout, target: pending, token: token)
         }
     }
 
@@ -358,6 +362,10 @@ final class PendingTable: Sendable {
     }
 
     var count: Int { state.withLockedValue { $0.entries.count } }
+
+    func contains(_ token: UInt64) -> Bool {
+        state.withLockedValue { $0.entries[token] != nil }
+    }
 }
 
 private func copy(_ bytes: sy_bytes) -> [UInt8] {
