@@ -130,6 +130,11 @@ private let ackTrampoline: sy_ack_callback = { userData, status, json, attachmen
 
 /// Calls `body` with C views of the arguments' JSON and attachments.
 func withArguments<Result>(_ arguments: Arguments, _ body: (sy_bytes, sy_attachments) -> Result) -> Result {
+    if arguments.attachments.isEmpty {
+        return arguments.json.withUnsafeBufferPointer { json in
+            body(sy_bytes(data: json.baseAddress, length: json.count), sy_attachments(items: nil, count: 0))
+        }
+    }
     // Attachments are laid out in one buffer so one pointer scope covers them all.
     let joined = arguments.attachments.flatMap { $0 }
     return arguments.json.withUnsafeBufferPointer { json in

@@ -1,5 +1,6 @@
 import CSwitchyardPlugin
 import Foundation
+import Synchronization
 import SwitchyardJSON
 
 /// Event arguments (or acknowledgement arguments): a JSON array plus binary attachments.
@@ -178,18 +179,17 @@ private struct FirstValue<Value: Decodable>: Decodable {
 /// Who is calling, and the host services to act with.
 public struct OperationContext: Sendable {
     /// Parsed on first use: most fast operations never look at their context.
-    private final class Storage: @unchecked Sendable {
+    private final class Storage: Sendable {
         let bytes: [UInt8]
-        private var parsed: JSONValue?
-        private let lock = NSLock()
+        private let parsed = Mutex<JSONValue?>(nil)
         init(bytes: [UInt8]) { self.bytes = bytes }
         var value: JSONValue {
-            lock.lock()
-            defer { lock.unlock() }
-            if let parsed { return parsed }
-            let value = (try? JSONValue(parsing: bytes)) ?? .object(JSONObject())
-            parsed = value
-            return value
+            parsed.withLock { parsed in
+                if let parsed { return parsed }
+                let value = (try? JSONValue(parsing: bytes)) ?? .object(JSONObject())
+                parsed = value
+                return value
+            }
         }
     }
 

@@ -23,11 +23,17 @@ public enum AuditLevel: String, Sendable, CaseIterable {
     /// Whether a record is written at this level.
     @inlinable
     public func admits(_ record: AuditRecord) -> Bool {
+        admits(record.kind, outcome: record.outcome)
+    }
+
+    /// Whether a record of this kind and outcome is written at this level.
+    @inlinable
+    public func admits(_ kind: AuditKind, outcome: AuditOutcome?) -> Bool {
         switch self {
         case .off: return false
         case .all: return true
-        case .connections: return record.kind != .event
-        case .failures: return record.kind != .event || record.outcome != .ok
+        case .connections: return kind != .event
+        case .failures: return kind != .event || outcome != .ok
         }
     }
 }

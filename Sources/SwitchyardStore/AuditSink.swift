@@ -7,10 +7,19 @@
 public protocol AuditSink: Sendable {
     /// Takes a record; returns at once.
     func record(_ record: AuditRecord)
+
+    /// Whether a record of this kind and outcome would be kept: callers ask first so that
+    /// a record the level drops is never built (an event is on the hot path).
+    func admits(_ kind: AuditKind, outcome: AuditOutcome?) -> Bool
+}
+
+extension AuditSink {
+    public func admits(_ kind: AuditKind, outcome: AuditOutcome?) -> Bool { true }
 }
 
 /// An ``AuditSink`` that keeps nothing.
 public struct DiscardingAuditSink: AuditSink {
     public init() {}
     public func record(_ record: AuditRecord) {}
+    public func admits(_ kind: AuditKind, outcome: AuditOutcome?) -> Bool { false }
 }

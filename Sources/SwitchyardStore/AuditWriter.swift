@@ -136,6 +136,10 @@ public final class AuditWriter: AuditSink, Service, @unchecked Sendable {
         enqueue(record)
     }
 
+    public func admits(_ kind: AuditKind, outcome: AuditOutcome?) -> Bool {
+        configuration.level.admits(kind, outcome: outcome)
+    }
+
     @usableFromInline
     func enqueue(_ record: AuditRecord) {
         queue.append(record)

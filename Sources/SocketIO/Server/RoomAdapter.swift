@@ -41,6 +41,7 @@ final class RoomAdapter: Sendable {
         state.withLockedValue { state in
             guard state.sockets[socket.id] === socket else { return }
             state.sockets[socket.id] = nil
+            socket.roomsChanged()
             for room in state.socketRooms.removeValue(forKey: socket.id) ?? [] {
                 state.rooms[room]?.remove(socket.id)
                 if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
@@ -54,11 +55,12 @@ final class RoomAdapter: Sendable {
 
     func join(_ socketID: String, rooms: [String]) {
         state.withLockedValue { state in
-            guard state.sockets[socketID] != nil else { return }
+            guard let socket = state.sockets[socketID] else { return }
             for room in rooms where room != socketID {
                 state.rooms[room, default: []].insert(socketID)
                 state.socketRooms[socketID, default: []].insert(room)
             }
+            socket.roomsChanged()
         }
     }
 
@@ -70,6 +72,7 @@ final class RoomAdapter: Sendable {
                 state.socketRooms[socketID]?.remove(room)
             }
             if state.socketRooms[socketID]?.isEmpty == true { state.socketRooms[socketID] = nil }
+            state.sockets[socketID]?.roomsChanged()
         }
     }
 

@@ -1,5 +1,6 @@
 import EngineIO
 import NIOCore
+import Synchronization
 import SwitchyardJSON
 
 /// One client's membership of one namespace.
@@ -30,6 +31,17 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     public private(set) var traffic = Traffic()
     /// When the socket joined its namespace.
     public let connectedAt = NIODeadline.now()
+
+    /// Bumped whenever the socket joins or leaves a room (from any thread), so callers can
+    /// keep something derived from ``rooms`` until it changes.
+    private let roomsRevisionCounter = Atomic<UInt64>(0)
+
+    /// Changes whenever ``rooms`` may have changed.
+    public var roomsRevision: UInt64 { roomsRevisionCounter.load(ordering: .acquiring) }
+
+    func roomsChanged() {
+        roomsRevisionCounter.add(1, ordering: .releasing)
+    }
 
     private var connected = true
     /// Ack ids start at 1 per socket, as the reference servers number them.

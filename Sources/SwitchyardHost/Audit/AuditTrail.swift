@@ -72,7 +72,13 @@ public struct AuditTrail: Sendable {
 
     /// An event's outcome: `ok`, `error` (the operation failed) or `refused` (a middleware
     /// step or the router said no).
+    /// Whether an event row with this outcome would be kept (ask before measuring for one).
+    func admitsEvent(outcome: AuditOutcome) -> Bool {
+        sink.admits(.event, outcome: outcome)
+    }
+
     func event(_ name: String, socket: SocketIOSocket, context: HostSocketContext?, operation: String?, outcome: AuditOutcome, errorKind: String?, latency: TimeAmount?, bytes: Int?) {
+        guard admitsEvent(outcome: outcome) else { return }
         var record = base(.event, handshake: nil, namespace: socket.namespace.path, socketID: socket.id, identity: context?.identity)
         record.sessionID = socket.connection.id
         record.event = name

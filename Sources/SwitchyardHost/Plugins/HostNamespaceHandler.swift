@@ -1,5 +1,6 @@
 import EngineIO
 import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
 import SocketIO
 import SwitchyardJSON
@@ -59,7 +60,20 @@ final class HostSocketContext: @unchecked Sendable {
         self.prefix = bytes
     }
 
-    /// The full context JSON with the socket's current rooms.
+    /// The last context JSON built for the socket and the rooms revision it was built at.
+    private let cache = NIOLockedValueBox<(revision: UInt64, json: [UInt8])?>(nil)
+
+    /// The full context JSON with the socket's current rooms, rebuilt only when they changed.
+    func json(for socket: SocketIOSocket) -> [UInt8] {
+        // The revision is read before the rooms: a change in between makes the next call rebuild.
+        let revision = socket.roomsRevision
+        if let cached = cache.withLockedValue({ $0 }), cached.revision == revision { return cached.json }
+        let json = self.json(rooms: socket.rooms)
+        cache.withLockedValue { $0 = (revision, json) }
+        return json
+    }
+
+    /// The full context JSON with these rooms.
     func json(rooms: Set<String>) -> [UInt8] {
         var bytes = prefix
         JSONValue.array(rooms.sorted().map { .string($0) }).write(to: &bytes)
@@ -156,7 +170,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
                 var arguments: [UInt8] = [UInt8(ascii: "[")]
                 arguments.append(contentsOf: event.arguments.json.readableBytesView)
                 arguments.append(UInt8(ascii: "]"))
-                runtime.decide(with: name, kind: .guard, event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: context.json(rooms: socket.rooms), eventLoop: socket.eventLoop) { result in
+                runtime.decide(with: name, kind: .guard, event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: context.json(for: socket), eventLoop: socket.eventLoop) { result in
                     switch result {
                     case .success:
                         runEventSteps(chain, from: resume, event: event, socket: socket, context: context)

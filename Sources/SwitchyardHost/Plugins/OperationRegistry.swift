@@ -8,12 +8,19 @@ public struct RegistryError: Error, Hashable, Sendable, CustomStringConvertible 
 }
 
 /// A route ready to serve: the event, the operation it runs, whether it acknowledges.
-public struct ResolvedRoute: Sendable {
+public final class ResolvedRoute: Sendable {
     public let event: String
     public let operation: PluginOperation
     public let ack: Bool
     /// A plugin name, or `configuration`.
     public let origin: String
+
+    init(event: String, operation: PluginOperation, ack: Bool, origin: String) {
+        self.event = event
+        self.operation = operation
+        self.ack = ack
+        self.origin = origin
+    }
 }
 
 /// The routes of one namespace pattern.

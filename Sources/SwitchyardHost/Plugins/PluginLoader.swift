@@ -59,7 +59,9 @@ public struct PluginLoadError: Error, Hashable, Sendable, CustomStringConvertibl
 }
 
 /// An operation a plugin contributes.
-public struct PluginOperation: @unchecked Sendable {
+/// Immutable and shared: a class, so the hot path passes one reference instead of
+/// copying (and retaining) every field.
+public final class PluginOperation: @unchecked Sendable {
     public let key: String
     public let summary: String?
     public let payloadSchemaText: String?
@@ -69,6 +71,28 @@ public struct PluginOperation: @unchecked Sendable {
     public let plugin: String
     let invoke: sy_invoke_fn
     let userData: UnsafeMutableRawPointer?
+
+    init(
+        key: String,
+        summary: String?,
+        payloadSchemaText: String?,
+        ackSchemaText: String?,
+        payloadSchema: JSONSchema?,
+        ackSchema: JSONSchema?,
+        plugin: String,
+        invoke: @escaping sy_invoke_fn,
+        userData: UnsafeMutableRawPointer?
+    ) {
+        self.key = key
+        self.summary = summary
+        self.payloadSchemaText = payloadSchemaText
+        self.ackSchemaText = ackSchemaText
+        self.payloadSchema = payloadSchema
+        self.ackSchema = ackSchema
+        self.plugin = plugin
+        self.invoke = invoke
+        self.userData = userData
+    }
 }
 
 /// A default route a plugin declares.

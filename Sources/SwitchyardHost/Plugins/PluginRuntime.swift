@@ -24,7 +24,8 @@ public final class PluginRuntime: Sendable {
     let policy = PolicyState()
     /// Which sockets each identity has on this node.
     public let identities = IdentityIndex()
-    private let bridges: NIOLockedValueBox<[String: HostServicesBridge]>
+    /// Filled once in `init`, before the runtime is shared; read without a lock after.
+    private let bridges = BridgeTable()
 
     /// Where audit records go.
     public let audit: AuditTrail
@@ -45,16 +46,13 @@ public final class PluginRuntime: Sendable {
         self.logger = logger
         self.audit = audit
         self.rooms = rooms
-        self.bridges = NIOLockedValueBox([:])
-        var bridges: [String: HostServicesBridge] = [:]
         for plugin in registry.plugins {
-            bridges[plugin.name] = HostServicesBridge(plugin: plugin.name, runtime: self)
+            bridges.byPlugin[plugin.name] = HostServicesBridge(plugin: plugin.name, runtime: self)
         }
-        self.bridges.withLockedValue { $0 = bridges }
     }
 
     func bridge(for plugin: String) -> HostServicesBridge {
-        bridges.withLockedValue { $0[plugin]! }
+        bridges.byPlugin[plugin]!
     }
 
     /// Calls every plugin's start function with its configuration; the first refusal is an error.
@@ -88,14 +86,14 @@ public final class PluginRuntime: Sendable {
     /// validation included).
     func invoke(_ route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         let operation = route.operation
-        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket)
+        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context)
         let token = PendingTable.shared.insert(.operation(pending))
         pending.token = token
 
         var arguments: [UInt8] = [UInt8(ascii: "[")]
         arguments.append(contentsOf: event.arguments.json.readableBytesView)
         arguments.append(UInt8(ascii: "]"))
-        let contextJSON = context.json(rooms: socket.rooms)
+        let contextJSON = context.json(for: socket)
         withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: contextJSON, plugin: operation.plugin) { invocation in
             operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
         }
@@ -149,13 +147,10 @@ public final class PluginRuntime: Sendable {
     /// answers the client (ack or `error` event).
     func finish(_ pending: PendingInvocation, outcome: PluginOutcome) {
         defer {
-            let context = pending.socket.userInfo as? HostSocketContext
-            let latency = pending.socket.eventLoop.now - pending.started
-            switch outcome {
-            case .ok:
-                audit.event(pending.event.name, socket: pending.socket, context: context, operation: pending.route.operation.key, outcome: pending.failed ? .error : .ok, errorKind: pending.failedKind, latency: latency, bytes: pending.event.byteCount)
-            case .error, .timedOut:
-                audit.event(pending.event.name, socket: pending.socket, context: context, operation: pending.route.operation.key, outcome: .error, errorKind: pending.failedKind, latency: latency, bytes: pending.event.byteCount)
+            let outcome: AuditOutcome = pending.failed ? .error : .ok
+            if audit.admitsEvent(outcome: outcome) {
+                let latency = pending.socket.eventLoop.now - pending.started
+                audit.event(pending.event.name, socket: pending.socket, context: pending.context, operation: pending.route.operation.key, outcome: outcome, errorKind: pending.failedKind, latency: latency, bytes: pending.event.byteCount)
             }
         }
         let result: Result<SocketIOArguments, OperationFailure>
@@ -174,14 +169,12 @@ public final class PluginRuntime: Sendable {
         deliver(result, event: pending.event, route: pending.route, socket: pending.socket)
     }
 
-    private func checkResult(_ bytes: [UInt8], attachments: [[UInt8]], operation: PluginOperation) -> Result<SocketIOArguments, OperationFailure> {
-        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
+    private func checkResult(_ buffer: ByteBuffer, attachments: [[UInt8]], operation: PluginOperation) -> Result<SocketIOArguments, OperationFailure> {
         var arguments: SocketIOArguments
         do {
             arguments = try SocketIOArguments(splittingArray: buffer)
         } catch {
-            return .failure(OperationFailure(.internal, "operation \(operation.key) returned a result that is not a JSON array: \(String(decoding: bytes.prefix(200), as: UTF8.self))"))
+            return .failure(OperationFailure(.internal, "operation \(operation.key) returned a result that is not a JSON array: \(String(decoding: buffer.readableBytesView.prefix(200), as: UTF8.self))"))
         }
         if let schema = operation.ackSchema, !schema.isTrivial {
             let violations = schema.validate(arguments.value(at: 0) ?? .null)
@@ -228,7 +221,7 @@ public final class PluginRuntime: Sendable {
         let hooks = registry.hooks(kind, for: pattern)
         guard !hooks.isEmpty else { return }
         let argumentBytes = JSONValue.array(arguments).serializedBytes()
-        let contextJSON = context.json(rooms: kind == .connect ? socket.rooms : [])
+        let contextJSON = kind == .connect ? context.json(for: socket) : context.json(rooms: [])
         for hook in hooks {
             withInvocation(event: "", arguments: argumentBytes, attachments: [], context: contextJSON, plugin: hook.plugin) { invocation in
                 hook.run(hook.userData, invocation)
@@ -274,9 +267,16 @@ public final class PluginRuntime: Sendable {
 
 /// What a plugin answered.
 enum PluginOutcome {
-    case ok([UInt8], [[UInt8]])
+    case ok(ByteBuffer, [[UInt8]])
     case error([UInt8])
     case timedOut
+}
+
+/// The host-services bridge of each plugin. The bridges refer back to the runtime, so
+/// they are made at the end of its `init`; nothing reads the table before `init` returns
+/// and nothing writes it after, hence no lock.
+private final class BridgeTable: @unchecked Sendable {
+    var byPlugin: [String: HostServicesBridge] = [:]
 }
 
 /// An operation in flight.
@@ -285,16 +285,18 @@ final class PendingInvocation: EventLoopTimerTarget, @unchecked Sendable {
     let route: ResolvedRoute
     let event: SocketIOEvent
     let socket: SocketIOSocket
+    let context: HostSocketContext
     let started: NIODeadline
     var token: UInt64 = 0
     var failed = false
     var failedKind: String?
 
-    init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket) {
+    init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         self.runtime = runtime
         self.route = route
         self.event = event
         self.socket = socket
+        self.context = context
         self.started = socket.eventLoop.now
     }
 
@@ -383,12 +385,18 @@ let operationCompletionTrampoline: sy_complete_fn = { token, status, json, attac
     guard let token, let entry = PendingTable.shared.remove(UInt64(UInt(bitPattern: token))) else {
         return  // already completed or timed out: ignored
     }
-    let bytes = copy(json)
     switch entry {
     case .operation(let pending):
-        pending.complete(status == SY_OK ? .ok(bytes, copy(attachments)) : .error(bytes))
+        if status == SY_OK {
+            // Straight into the buffer the ack will be sent from.
+            var buffer = ByteBufferAllocator().buffer(capacity: json.length)
+            if let data = json.data, json.length > 0 { buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: json.length)) }
+            pending.complete(.ok(buffer, copy(attachments)))
+        } else {
+            pending.complete(.error(copy(json)))
+        }
     case .measurement(let collector):
-        collector.result = bytes
+        collector.result = copy(json)
     case .decision:
         break  // a decision token used as a completion: a plugin bug; ignored
     }
