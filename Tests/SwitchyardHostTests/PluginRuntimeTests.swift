@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import SocketIO
-import SwitchyardHost
+@testable import SwitchyardHost
 import SwitchyardJSON
 import SwitchyardTestSupport
 import Testing
@@ -83,6 +83,28 @@ struct PluginRuntimeTests {
         #expect(context["handshake"]?["transport"] == "websocket")
         #expect(context["identity"] == .null)
         #expect(context["rooms"] == [.string(socketID)])
+    }
+
+    @Test("The rooms in an operation's context follow joins and leaves made between events")
+    func contextRoomsFollowMembership() throws {
+        let client = try RawSocketIOClient.open(server)
+        let socketID = try client.join("/b/lobby")
+        func rooms() throws -> [String] {
+            try client.send(#"2/b/lobby,1["context"]"#)
+            return try onlyArgument(try client.received(), prefix: "3/b/lobby,1")["rooms"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        }
+        #expect(try rooms() == [socketID])
+        let socket = try #require(runtime.socketIO.namespace("/b/lobby")?.socket(id: socketID))
+        socket.join("red", "blue")
+        server.run()
+        #expect(try rooms() == ["blue", "red", socketID].sorted())
+        socket.leave("red")
+        server.run()
+        #expect(try rooms() == ["blue", socketID].sorted())
+        // A join through the namespace (how operator and backplane commands do it) counts too.
+        runtime.socketIO.namespace("/b/lobby")!.broadcast.socketsJoin(["green"])
+        server.run()
+        #expect(try rooms() == ["blue", "green", socketID].sorted())
     }
 
     @Test("Client-side failure kinds reach the client as the plugin gave them", arguments: [
