@@ -175,6 +175,27 @@ struct RequestClassificationTests {
         #expect(target.query["empty"] == "")
         #expect(target.query["t"] == "1")
     }
+
+    @Test("Request targets: malformed escapes stay literal, empty pairs are skipped, UTF-8 survives", arguments: [
+        ("/a%2Fb", "/a/b", [:]),
+        ("/p+q", "/p+q", [:]),
+        ("/?", "/", [:]),
+        ("/?&&a=1&&", "/", ["a": "1"]),
+        ("/?a", "/", ["a": ""]),
+        ("/?a=b=c", "/", ["a": "b=c"]),
+        ("/?x=%", "/", ["x": "%"]),
+        ("/?x=%4", "/", ["x": "%4"]),
+        ("/?x=%zz1", "/", ["x": "%zz1"]),
+        ("/?x=50%25", "/", ["x": "50%"]),
+        ("/?%61=%62", "/", ["a": "b"]),
+        ("/caf%C3%A9?n=%E2%9C%93&m=é", "/café", ["n": "✓", "m": "é"]),
+        ("/?x=%ff", "/", ["x": "\u{FFFD}"]),
+    ] as [(String, String, [String: String])])
+    func requestTargets(uri: String, path: String, query: [String: String]) {
+        let target = RequestTarget(uri)
+        #expect(target.path == path)
+        #expect(target.query == query)
+    }
 }
 
 /// HTTP methods as test arguments (NIO's `HTTPMethod` is not `Sendable`-friendly in

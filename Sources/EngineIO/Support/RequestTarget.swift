@@ -9,41 +9,65 @@ public struct RequestTarget: Sendable, Hashable {
         self.query = query
     }
 
+    /// Parses `uri` as UTF-8 bytes (every polling request does this; working on
+    /// `Character`s cost more than the rest of the request).
     public init(_ uri: String) {
-        guard let mark = uri.firstIndex(of: "?") else {
-            self.path = Self.percentDecode(Substring(uri), plusIsSpace: false)
-            self.query = [:]
-            return
-        }
-        self.path = Self.percentDecode(uri[..<mark], plusIsSpace: false)
+        var uri = uri
+        (path, query) = uri.withUTF8 { Self.parse($0) }
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> (path: String, query: [String: String]) {
+        let mark = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex
+        let path = percentDecode(bytes[..<mark], plusIsSpace: false)
         var query: [String: String] = [:]
-        for pair in uri[uri.index(after: mark)...].split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = Self.percentDecode(parts[0], plusIsSpace: true)
-            let value = parts.count > 1 ? Self.percentDecode(parts[1], plusIsSpace: true) : ""
-            if query[name] == nil { query[name] = value }
+        var start = mark + 1
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+            if end > start {
+                let pair = bytes[start..<end]
+                let name: String
+                let value: String
+                if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
+                    name = percentDecode(bytes[start..<equals], plusIsSpace: true)
+                    value = percentDecode(bytes[(equals + 1)..<end], plusIsSpace: true)
+                } else {
+                    name = percentDecode(pair, plusIsSpace: true)
+                    value = ""
+                }
+                if query[name] == nil { query[name] = value }
+            }
+            start = end + 1
         }
-        self.query = query
+        return (path, query)
     }
 
     /// Decodes `%XX` escapes (and `+` in queries); malformed escapes are kept literally.
     static func percentDecode(_ text: Substring, plusIsSpace: Bool) -> String {
-        guard text.contains("%") || (plusIsSpace && text.contains("+")) else { return String(text) }
+        var text = String(text)
+        return text.withUTF8 { percentDecode($0[...], plusIsSpace: plusIsSpace) }
+    }
+
+    private static func percentDecode(_ text: Slice<UnsafeBufferPointer<UInt8>>, plusIsSpace: Bool) -> String {
+        guard text.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else {
+            return String(decoding: UnsafeBufferPointer(rebasing: text), as: UTF8.self)
+        }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = Array(text.utf8)[...]
-        while let byte = iterator.popFirst() {
+        bytes.reserveCapacity(text.count)
+        var index = text.startIndex
+        while index < text.endIndex {
+            let byte = text[index]
             if byte == UInt8(ascii: "+"), plusIsSpace {
                 bytes.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), iterator.count >= 2,
-                let high = hexValue(iterator[iterator.startIndex]),
-                let low = hexValue(iterator[iterator.startIndex + 1])
+            } else if byte == UInt8(ascii: "%"), text.endIndex - index > 2,
+                let high = hexValue(text[index + 1]),
+                let low = hexValue(text[index + 2])
             {
                 bytes.append(high << 4 | low)
-                iterator = iterator.dropFirst(2)
+                index += 2
             } else {
                 bytes.append(byte)
             }
+            index += 1
         }
         return String(decoding: bytes, as: UTF8.self)
     }
