@@ -87,6 +87,8 @@ let package = Package(
             dependencies: [
                 "SwitchyardJSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The audit insert binds with the C API on GRDB's cached statement.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

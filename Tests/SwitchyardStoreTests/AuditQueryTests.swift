@@ -16,6 +16,40 @@ struct AuditQueryTests {
         #expect(try database.audit(AuditQuery()).map(\.record) == AuditFixtures.records)
     }
 
+    @Test("Every column is written where it belongs: distinct values in all 24, empty text and non-ASCII kept")
+    func everyColumn() throws {
+        let temporary = try TemporaryDirectory()
+        let database = try temporary.database()
+        var record = AuditRecord(kind: .event, time: referenceTime)
+        record.sessionID = "sid-1"
+        record.socketID = "socket-2"
+        record.namespace = "/chat/café"
+        record.room = "room-4"
+        record.identity = "ident-5"
+        record.tenant = ""
+        record.remoteAddress = "10.0.0.7:4007"
+        record.userAgent = "agent-8 ✓"
+        record.transport = "websocket"
+        record.event = "event-10"
+        record.operation = "operation-11"
+        record.outcome = .error
+        record.errorKind = "validation"
+        record.reason = "reason-14"
+        record.latencyMicroseconds = 15
+        record.durationMilliseconds = 16
+        record.bytesIn = 17
+        record.bytesOut = 18
+        record.eventsIn = 19
+        record.eventsOut = 20
+        record.actor = "actor-21"
+        record.detail = ["field": 22, "text": "\u{0}nul"]
+        let writer = AuditWriter(database: database, configuration: .init(level: .all), logger: LogCapture().logger)
+        writer.record(record)
+        writer.record(AuditRecord(kind: .upgrade, time: referenceTime))
+        #expect(writer.flush())
+        #expect(try database.audit(AuditQuery()).map(\.record) == [record, AuditRecord(kind: .upgrade, time: referenceTime)])
+    }
+
     @Test("Each filter narrows the rows")
     func filters() throws {
         let temporary = try TemporaryDirectory()
