@@ -4,6 +4,8 @@ import Foundation
 ///
 /// A ring buffer of fixed capacity allocated once, guarded by one lock: ``append(_:)`` is
 /// a lock, a copy into a slot and an unlock, and never allocates or waits for the writer.
+/// Slots are initialized on first use, so the memory of the ring becomes resident only as
+/// deep as the queue has ever been (the default 65,536 slots are about 23 MB).
 /// A record that does not fit is counted (``droppedTotal``, and the unreported count
 /// the writer turns into an `audit_overflow` row), never silently lost.
 ///
@@ -18,6 +20,8 @@ final class AuditQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var head = 0
     private var count = 0
+    /// Slots `0..<initialized` hold a value (a record or nil); the ring fills them in order.
+    private var initialized = 0
     private var dropped = 0
     private var unreported = 0
     private var closed = false
@@ -30,11 +34,10 @@ final class AuditQueue: @unchecked Sendable {
         self.capacity = capacity
         self.wakeCount = max(1, min(wakeCount, capacity))
         slots = .allocate(capacity: capacity)
-        slots.initialize(repeating: nil, count: capacity)
     }
 
     deinit {
-        slots.deinitialize(count: capacity)
+        slots.deinitialize(count: initialized)
         slots.deallocate()
     }
 
@@ -48,7 +51,15 @@ final class AuditQueue: @unchecked Sendable {
             condition.unlock()
             return false
         }
-        slots[(head + count) % capacity] = record
+        let index = (head + count) % capacity
+        if index < initialized {
+            slots[index] = record
+        } else {
+            // The ring writes slots in order, so the first write to a slot is the next one.
+            assert(index == initialized)
+            (slots + index).initialize(to: record)
+            initialized += 1
+        }
         count += 1
         let wake = count == wakeCount
         condition.unlock()

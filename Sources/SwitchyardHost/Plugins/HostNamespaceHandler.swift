@@ -18,8 +18,6 @@ struct ConnectOutcome: Sendable {
 final class HostSocketContext: @unchecked Sendable {
     let identity: JSONValue
     let address: String
-    /// The context JSON up to (not including) the rooms, built once at connect.
-    private let prefix: [UInt8]
     /// Held for connection limits; released when the socket leaves.
     let slot: ConnectionSlot?
     /// Connection-scope rate-limit buckets, by chain step id.
@@ -28,10 +26,26 @@ final class HostSocketContext: @unchecked Sendable {
     var strikes = 0
     var strikeWindowStart: NIODeadline?
 
+    // What the context JSON is made of. It is built on first use, not at connect: an idle
+    // socket never needs it, and it repeats the handshake headers, which a browser's
+    // cookies can make kilobytes long.
+    private let socketID: String
+    private let namespace: SocketIONamespace
+    private let auth: JSONValue
+    private let handshake: EngineIOHandshake
+
     init(socketID: String, namespace: SocketIONamespace, auth: JSONValue, handshake: EngineIOHandshake, identity: JSONValue, slot: ConnectionSlot? = nil) {
         self.identity = identity
         self.slot = slot
         self.address = handshake.remoteAddress?.ipAddress ?? "unknown"
+        self.socketID = socketID
+        self.namespace = namespace
+        self.auth = auth
+        self.handshake = handshake
+    }
+
+    /// The context JSON up to (not including) the rooms: `{…,"rooms":`.
+    private func prefix() -> [UInt8] {
         var object = JSONObject()
         object["socketId"] = .string(socketID)
         object["namespace"] = .string(namespace.path)
@@ -57,7 +71,7 @@ final class HostSocketContext: @unchecked Sendable {
         var bytes = JSONValue.object(object).serializedBytes()
         bytes.removeLast()  // the closing brace; rooms follow
         bytes.append(contentsOf: #","rooms":"#.utf8)
-        self.prefix = bytes
+        return bytes
     }
 
     /// The last context JSON built for the socket and the rooms revision it was built at.
@@ -75,7 +89,7 @@ final class HostSocketContext: @unchecked Sendable {
 
     /// The full context JSON with these rooms.
     func json(rooms: Set<String>) -> [UInt8] {
-        var bytes = prefix
+        var bytes = prefix()
         JSONValue.array(rooms.sorted().map { .string($0) }).write(to: &bytes)
         bytes.append(UInt8(ascii: "}"))
         return bytes
