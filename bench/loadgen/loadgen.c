@@ -102,6 +102,8 @@ static uint32_t rng = 0x9e3779b9u;
 /* counters */
 static uint64_t acks_measured, acks_total, pings_answered, server_closes, disconnects_ready;
 static uint64_t connect_errors, http_errors, proto_errors, unexpected_acks, sio_connect_errors;
+/* acks whose first argument is an {"error": …} object: the server refused or failed the event */
+static uint64_t error_acks;
 static hist_t h_lat, h_hs, h_fan, h_last;
 
 /* broadcast */
@@ -322,6 +324,7 @@ static void sio_packet(sess_t *s, const char *p, size_t n) {
         size_t i = 1;
         if (i < n && p[i] == '/') { while (i < n && p[i] != ',') i++; i++; }
         while (i < n && p[i] >= '0' && p[i] <= '9') id = id * 10 + (uint32_t)(p[i++] - '0');
+        if (i + 10 <= n && !memcmp(p + i, "[{\"error\":", 10)) error_acks++;
         on_ack(s, id);
         break;
     }
@@ -1010,10 +1013,10 @@ int main(int argc, char **argv) {
     }
     print_hist("handshake", &h_hs);
     printf(",\"errors\":{\"connect\":%llu,\"sio_connect\":%llu,\"http\":%llu,\"protocol\":%llu,\"server_closes\":%llu,"
-           "\"disconnects\":%llu,\"unexpected_acks\":%llu},\"pings_answered\":%llu,",
+           "\"disconnects\":%llu,\"unexpected_acks\":%llu,\"error_acks\":%llu},\"pings_answered\":%llu,",
            (unsigned long long)connect_errors, (unsigned long long)sio_connect_errors, (unsigned long long)http_errors,
            (unsigned long long)proto_errors, (unsigned long long)server_closes, (unsigned long long)disconnects_ready,
-           (unsigned long long)unexpected_acks, (unsigned long long)pings_answered);
+           (unsigned long long)unexpected_acks, (unsigned long long)error_acks, (unsigned long long)pings_answered);
     printf("\"generator\":{\"cpu_s\":%.3f,\"cpu_core_frac\":%.3f,\"total_cpu_s\":%.3f,\"total_wall_s\":%.3f,\"connect_cpu_s\":%.3f},",
            gen_cpu, mwall > 0 ? gen_cpu / mwall : 0.0, cpu_total, wall_total, cpu_connect_end - cpu_connect_start);
     printf("\"server\":{\"pid\":%d,\"cpu_s\":%.3f,\"cpu_core_frac\":%.3f,\"rss_kb\":%ld},", cfg.server_pid, srv_cpu,
