@@ -47,6 +47,7 @@ static struct {
     int scenario, proto, transport;
     const char *host;
     int port;
+    int sender_port; /* broadcast: the sender's server (another node of a cluster); 0 = --port */
     int conns, size, rate, concurrency, src_ips;
     double warmup, duration, hold, settle, drain, connect_timeout;
     int server_pid;
@@ -94,7 +95,7 @@ static uint64_t t_first_open, t_all_connected, phase_end;
 static uint64_t t_measure_start, t_measure_end;
 static double cpu_measure_start, cpu_measure_end, cpu_connect_start, cpu_connect_end;
 static double srv_cpu_start, srv_cpu_end;
-static struct sockaddr_in dst;
+static struct sockaddr_in dst, sender_dst;
 static char hostport[128];
 static char *echo_data;
 static uint32_t rng = 0x9e3779b9u;
@@ -185,7 +186,8 @@ static int conn_open(conn_t *c) {
         setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
         if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) { perror("bind"); close(fd); return -1; }
     }
-    int r = connect(fd, (struct sockaddr *)&dst, sizeof dst);
+    const struct sockaddr_in *to = (c->s && c->s->role == ROLE_SENDER && cfg.sender_port) ? &sender_dst : &dst;
+    int r = connect(fd, (const struct sockaddr *)to, sizeof *to);
     if (r < 0 && errno != EINPROGRESS) { perror("connect"); close(fd); return -1; }
     c->fd = fd;
     c->connected = 0;
@@ -852,6 +854,7 @@ static void usage(void) {
             "  --warmup S --duration S  seconds (2, 10)\n"
             "  --hold S --settle S      connect: idle hold and settle before the RSS sample (5, 2)\n"
             "  --drain S                broadcast: wait for late deliveries (3)\n"
+            "  --sender-port P          broadcast: the sender connects to P (another node), receivers to --port\n"
             "  --server-pid PID         sample the server's RSS and CPU from /proc\n"
             "  --src-ips K              spread connections over 127.0.0.1..K (auto)\n"
             "  --label TEXT             copied into the JSON result\n");
@@ -886,7 +889,8 @@ int main(int argc, char **argv) {
         {"port", 1, 0, 'P'}, {"conns", 1, 0, 'n'}, {"size", 1, 0, 'S'}, {"rate", 1, 0, 'r'},
         {"concurrency", 1, 0, 'c'}, {"warmup", 1, 0, 'w'}, {"duration", 1, 0, 'd'}, {"hold", 1, 0, 'h'},
         {"settle", 1, 0, 'e'}, {"drain", 1, 0, 'D'}, {"server-pid", 1, 0, 'i'}, {"src-ips", 1, 0, 'I'},
-        {"label", 1, 0, 'l'}, {"connect-timeout", 1, 0, 'T'}, {"help", 0, 0, '?'}, {0, 0, 0, 0}};
+        {"label", 1, 0, 'l'}, {"connect-timeout", 1, 0, 'T'}, {"sender-port", 1, 0, 'Q'}, {"help", 0, 0, '?'},
+        {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
         switch (o) {
@@ -914,6 +918,7 @@ int main(int argc, char **argv) {
         case 'I': cfg.src_ips = atoi(optarg); break;
         case 'l': cfg.label = optarg; break;
         case 'T': cfg.connect_timeout = atof(optarg); break;
+        case 'Q': cfg.sender_port = atoi(optarg); break;
         default: usage();
         }
     }
@@ -934,6 +939,8 @@ int main(int argc, char **argv) {
     dst.sin_port = htons((uint16_t)cfg.port);
     if (inet_pton(AF_INET, cfg.host, &dst.sin_addr) != 1) { fprintf(stderr, "loadgen: bad host %s\n", cfg.host); return 2; }
     snprintf(hostport, sizeof hostport, "%s:%d", cfg.host, cfg.port);
+    sender_dst = dst;
+    if (cfg.sender_port) sender_dst.sin_port = htons((uint16_t)cfg.sender_port);
     echo_data = malloc((size_t)cfg.size + 1);
     for (int i = 0; i < cfg.size; i++) echo_data[i] = (char)('a' + i % 26);
     rng ^= (uint32_t)getpid() * 2654435761u;
