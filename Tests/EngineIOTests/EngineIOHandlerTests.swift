@@ -357,6 +357,44 @@ struct EngineIOHandlerTests {
         #expect(app.closeReasons == [.pingTimeout])
     }
 
+    @Test("A WebSocket ping is answered with a pong carrying the same data")
+    func webSocketPingPong() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        try connection.sendFrame(opcode: 9, payload: [7, 8, 9])
+        #expect(try connection.readFrames() == [EmbeddedFrame(opcode: 10, payload: [7, 8, 9])])
+        // The session is untouched.
+        try connection.sendText("4still here")
+        #expect(try connection.readTexts() == ["4still here"])
+    }
+
+    @Test("An unmasked client frame closes the WebSocket with 1002 and the session with 'transport error'")
+    func unmaskedFrame() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        try connection.writeRaw([0x81, 0x02] + Array("4x".utf8))
+        let frames = try connection.readFrames()
+        #expect(frames.last?.isClose == true)
+        #expect(frames.last?.payload.prefix(2) == [0x03, 0xEA])
+        server.run()
+        #expect(app.closeReasons == [.transportError])
+    }
+
+    @Test("Messages echo back as single frames at each header size, large ones uncopied", arguments: [100, 1000, 20_000, 70_000])
+    func outboundFrameSizes(length: Int) throws {
+        var configuration = EngineIOConfiguration()
+        configuration.maxPayload = 1_000_000
+        let bigApp = EchoApplication()
+        let big = EmbeddedServer(endpoints: [EngineIOServer(configuration: configuration, application: bigApp, logger: Logger(label: "test"))])
+        let connection = try big.connect()
+        _ = try #require(try connection.upgrade("/socket.io/?EIO=4&transport=websocket"))
+        _ = try connection.readTexts()
+        let message = "4" + String(repeating: "y", count: length)
+        try connection.sendFrame(opcode: 1, payload: Array(message.utf8), chunkSize: 4096)
+        try connection.sendText("4after")
+        #expect(try connection.readTexts() == [message, "4after"])
+    }
+
     @Test("A WebSocket close frame is answered and ends the session with 'transport close'")
     func webSocketCloseFrame() throws {
         let connection = try server.connect()

@@ -8,8 +8,9 @@ import NIOWebSocket
 /// optional responder for every other path.
 ///
 /// Per connection the pipeline is NIO's HTTP codec (with pipelining and the WebSocket
-/// upgrader) and ``EngineIOHTTPHandler``; an upgraded connection becomes the WebSocket
-/// codec, a frame aggregator bounded by `maxPayload`, and ``EngineIOWebSocketHandler``.
+/// upgrader) and ``EngineIOHTTPHandler``; an upgraded connection becomes
+/// ``EngineIOWebSocketHandler``, which frames and reassembles messages itself, bounded by
+/// `maxPayload`.
 public final class EngineIOHTTPServer: Sendable {
     public let endpoints: [EngineIOServer]
     let fallback: (any HTTPFallbackResponder)?
@@ -117,16 +118,19 @@ public final class EngineIOHTTPServer: Sendable {
                 )
             )
         }
-        let maxPayload = endpoint.configuration.maxPayload
+        // NIO's upgrader has just added its frame encoder and decoder. The handler does
+        // its own framing on raw bytes, so the decoder goes and the handler is placed in
+        // front of the encoder (which is not removable): inbound bytes, and anything the
+        // upgrader buffered, reach the handler; its writes go straight to the socket.
         do {
-            try channel.pipeline.syncOperations.addHandlers([
-                NIOWebSocketFrameAggregator(
-                    minNonFinalFragmentSize: 0,
-                    maxAccumulatedFrameCount: 1024,
-                    maxAccumulatedFrameSize: maxPayload
-                ),
-                EngineIOWebSocketHandler(role: role, eventLoop: channel.eventLoop),
-            ])
+            let operations = channel.pipeline.syncOperations
+            let decoder = try operations.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+            operations.removeHandler(context: decoder, promise: nil)
+            let encoder = try operations.handler(type: WebSocketFrameEncoder.self)
+            try operations.addHandler(
+                EngineIOWebSocketHandler(role: role, eventLoop: channel.eventLoop, maxMessageSize: endpoint.configuration.maxPayload),
+                position: .before(encoder)
+            )
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
             return channel.eventLoop.makeFailedFuture(error)

@@ -1,14 +1,17 @@
 import NIOCore
-import NIOWebSocket
 
-/// The WebSocket transport of one session: turns frames into Engine.IO packets and packets
-/// into frames.
+/// The WebSocket transport of one session: turns the bytes of WebSocket frames into
+/// Engine.IO packets and packets into frames.
 ///
-/// Lives on its channel's event loop, which may differ from the session's when a polling
-/// session upgrades; packets hop to the session's loop and frames hop back.
+/// It does the framing itself (``WebSocketMessageParser``, ``WebSocketFrameWriter``) on raw
+/// bytes: NIO's upgrader still performs the handshake, and this handler is installed
+/// between it and NIO's frame codec, which is left unused (see
+/// ``EngineIOHTTPServer``). Lives on its channel's event loop, which may differ from the
+/// session's when a polling session upgrades; packets hop to the session's loop and frames
+/// hop back.
 final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     enum Role {
         /// A new session starts on this WebSocket.
@@ -25,9 +28,21 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     private var closeSent = false
     private var reportedClosed = false
 
-    init(role: Role, eventLoop: EventLoop) {
+    private var parser: WebSocketMessageParser
+    /// Set once the input can no longer be parsed; the rest is discarded.
+    private var inputFailed = false
+    /// A small buffer reused for every outgoing frame: once the socket has taken a frame
+    /// the buffer is uniquely ours again and `clear()` keeps its storage.
+    private var scratch: ByteBuffer?
+
+    /// Frames up to this payload size are copied with their header into one buffer (one
+    /// `write`); larger ones go out as header plus the payload buffer, uncopied.
+    static let copyLimit = 16 * 1024
+
+    init(role: Role, eventLoop: EventLoop, maxMessageSize: Int) {
         self.role = role
         self.eventLoop = eventLoop
+        self.parser = WebSocketMessageParser(maxMessageSize: maxMessageSize)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -46,36 +61,51 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard !inputFailed else { return }
+        parser.append(unwrapInboundIn(data))
+        do throws(WebSocketMessageParser.Failure) {
+            while let message = try parser.next() {
+                received(message, context: context)
+            }
+        } catch {
+            // An oversized or malformed frame: say why, then close cleanly. What follows
+            // cannot be framed any more and is discarded.
+            inputFailed = true
+            reportClosed(error: true)
+            sendCloseFrame(context: context, code: error.closeCode)
+        }
+    }
+
+    private func received(_ message: WebSocketMessageParser.Message, context: ChannelHandlerContext) {
         guard let session else { return }
         // Closing: only the peer's close frame matters now.
-        if closeSent, frame.opcode != .connectionClose { return }
-        switch frame.opcode {
-        case .text:
+        if closeSent {
+            guard case .close = message else { return }
+        }
+        switch message {
+        case .text(let text):
             let packet: EngineIOInboundPacket
             do {
-                packet = try EngineIOInboundPacket.decodeText(frame.unmaskedData)
+                packet = try EngineIOInboundPacket.decodeText(text)
             } catch {
                 onSessionLoop(session) { $0.webSocketMalformed(from: self) }
                 return
             }
             onSessionLoop(session) { $0.webSocketReceived(packet, from: self) }
-        case .binary:
-            let packet = EngineIOInboundPacket(type: .message, payload: .binary(frame.unmaskedData))
+        case .binary(let bytes):
+            let packet = EngineIOInboundPacket(type: .message, payload: .binary(bytes))
             onSessionLoop(session) { $0.webSocketReceived(packet, from: self) }
-        case .ping:
-            var data = frame.unmaskedData
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: data.readSlice(length: data.readableBytes) ?? ByteBuffer())
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-        case .connectionClose:
+        case .ping(let data):
+            writeFrame(opcode: 0xA, payload: data, context: context)
+        case .pong:
+            break
+        case .close:
             // Echo the close handshake (or, if we started it, this completes it), then hang up.
             if closeSent {
                 context.close(promise: nil)
             } else {
-                sendCloseFrame(context: context, code: .normalClosure)
+                sendCloseFrame(context: context, code: 1000)
             }
-        default:
-            break
         }
     }
 
@@ -86,21 +116,8 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        switch error {
-        case let error as NIOWebSocketError:
-            // An oversized or malformed frame: say why, then close cleanly.
-            reportClosed(error: true)
-            sendCloseFrame(context: context, code: error == .invalidFrameLength ? .messageTooLarge : .protocolError)
-        case let error as NIOWebSocketFrameAggregator.Error:
-            reportClosed(error: true)
-            sendCloseFrame(context: context, code: error == .accumulatedFrameSizeIsTooLarge ? .messageTooLarge : .protocolError)
-        case ByteToMessageDecoderError.dataReceivedInErrorState:
-            // The rest of a refused frame, arriving while we wait for the peer to close.
-            break
-        default:
-            reportClosed(error: true)
-            context.close(promise: nil)
-        }
+        reportClosed(error: true)
+        context.close(promise: nil)
     }
 
     private func reportClosed(error: Bool) {
@@ -130,13 +147,33 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
 
     private func writeNow(_ packet: EngineIOOutboundPacket) {
         guard let context, !closeSent else { return }
-        let frame: WebSocketFrame
         switch packet.storage {
-        case .text(let buffer): frame = WebSocketFrame(fin: true, opcode: .text, data: buffer)
-        case .binary(let bytes): frame = WebSocketFrame(fin: true, opcode: .binary, data: bytes)
+        case .text(let buffer): writeFrame(opcode: 0x1, payload: buffer, context: context)
+        case .binary(let bytes): writeFrame(opcode: 0x2, payload: bytes, context: context)
         }
+    }
+
+    /// Writes and flushes one final, unmasked frame.
+    private func writeFrame(opcode: UInt8, payload: ByteBuffer, context: ChannelHandlerContext) {
+        let length = payload.readableBytes
+        let headerLength = WebSocketFrameWriter.headerLength(payload: length)
+        if length > Self.copyLimit {
+            var header = context.channel.allocator.buffer(capacity: headerLength)
+            WebSocketFrameWriter.writeHeader(opcode: opcode, payloadLength: length, into: &header)
+            context.write(wrapOutboundOut(header), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(payload), promise: nil)
+            return
+        }
+        var frame = scratch.take() ?? context.channel.allocator.buffer(capacity: headerLength + length)
+        frame.clear(minimumCapacity: headerLength + length)
+        WebSocketFrameWriter.writeHeader(opcode: opcode, payloadLength: length, into: &frame)
+        frame.writeImmutableBuffer(payload)
+        // Kept for reuse only while small, so that an idle connection holds little.
+        if frame.capacity <= Self.scratchLimit { scratch = frame }
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
+
+    static let scratchLimit = 4 * 1024
 
     /// Ends the WebSocket with a close frame (the session is already closed or detached).
     func close() {
@@ -149,22 +186,23 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
 
     private func closeNow() {
         reportedClosed = true
-        if let context { sendCloseFrame(context: context, code: .normalClosure) }
+        if let context { sendCloseFrame(context: context, code: 1000) }
     }
 
     /// The closing handshake: send the close frame, stop sending (FIN), and keep reading
     /// (discarding) until the peer closes or `closeTimeout` passes. Closing at once with
     /// unread input would make the kernel reset the connection and the peer would never
     /// see the close frame and its code (1009 for an oversized message, say).
-    private func sendCloseFrame(context: ChannelHandlerContext, code: WebSocketErrorCode) {
+    private func sendCloseFrame(context: ChannelHandlerContext, code: UInt16) {
         guard !closeSent else {
             context.close(promise: nil)
             return
         }
         closeSent = true
-        var data = context.channel.allocator.buffer(capacity: 2)
-        data.write(webSocketErrorCode: code)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        scratch = nil
+        var frame = context.channel.allocator.buffer(capacity: 4)
+        WebSocketFrameWriter.writeHeader(opcode: 0x8, payloadLength: 2, into: &frame)
+        frame.writeInteger(code)
         let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
             boundContext.value.close(mode: .output, promise: nil)
