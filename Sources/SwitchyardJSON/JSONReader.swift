@@ -459,6 +459,8 @@ public enum RawJSON {
         try reader.expect(UInt8(ascii: "["))
         reader.depth = 1
         var elements: [Range<Int>] = []
+        // An event is usually its name and one or two arguments: one allocation, not three.
+        elements.reserveCapacity(4)
         if !reader.consume(UInt8(ascii: "]")) {
             repeat {
                 elements.append(try reader.skipValue())

@@ -60,6 +60,23 @@ struct WebSocketFramingTests {
         #expect(messages == [text("4hello"), .ping(ByteBuffer(bytes: [1, 2])), text(String(repeating: "x", count: 300))])
     }
 
+    @Test("A message still held keeps its bytes when the next one reuses the unmasking buffer")
+    func heldMessagesStayIntact() throws {
+        var parser = WebSocketMessageParser(maxMessageSize: 1000)
+        parser.append(ByteBuffer(bytes: clientFrame(opcode: 1, Array("4first".utf8))))
+        let first = try parser.next()
+        parser.append(ByteBuffer(bytes: clientFrame(opcode: 1, Array("4second".utf8), key: [1, 2, 3, 4])))
+        let second = try parser.next()
+        #expect(first == text("4first"))
+        #expect(second == text("4second"))
+        // And the input bytes themselves are left masked: swift-nio may share their storage.
+        let input = ByteBuffer(bytes: clientFrame(opcode: 1, Array("4third".utf8)))
+        let copy = input
+        parser.append(input)
+        #expect(try parser.next() == text("4third"))
+        #expect(Array(copy.readableBytesView) == clientFrame(opcode: 1, Array("4third".utf8)))
+    }
+
     @Test("Many frames in one read are all parsed")
     func manyPerBuffer() throws {
         let bytes = (0..<50).flatMap { clientFrame(opcode: 1, Array("4m\($0)".utf8)) }

@@ -173,7 +173,7 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
-    static let scratchLimit = 4 * 1024
+    static let scratchLimit = 1024
 
     /// Ends the WebSocket with a close frame (the session is already closed or detached).
     func close() {

@@ -1,12 +1,13 @@
 import NIOCore
 
 /// Client-to-server WebSocket framing (RFC 6455 §5) in one pass: frames are parsed straight
-/// out of the bytes read from the socket, unmasked in place and reassembled into messages.
+/// out of the bytes read from the socket, unmasked into a reused buffer and reassembled
+/// into messages.
 ///
 /// This replaces NIO's `WebSocketFrameDecoder` and `NIOWebSocketFrameAggregator` on the
-/// Engine.IO path. Those build a `WebSocketFrame` per frame, copy every payload to unmask
-/// it and cost two more pipeline hops per message — about a tenth of the server's CPU per
-/// acknowledged echo (see BENCHMARKS.md). A pure value: feed it bytes with ``append(_:)``,
+/// Engine.IO path. Those build a `WebSocketFrame` per frame, unmask every payload into a
+/// freshly allocated buffer and cost two more pipeline hops per message — about a tenth of
+/// the server's CPU per acknowledged echo (see BENCHMARKS.md). A pure value: feed it bytes with ``append(_:)``,
 /// take messages with ``next()``; it never touches a channel, so it is tested byte by byte.
 ///
 /// ```swift
@@ -55,6 +56,8 @@ struct WebSocketMessageParser {
     /// The opcode (1 text, 2 binary) and data so far of a fragmented message.
     private var fragmented: (opcode: UInt8, data: ByteBuffer, count: Int)?
     private var failure: Failure?
+    /// Where payloads are unmasked; see ``unmask(_:length:key:into:)``.
+    private var scratch: ByteBuffer?
 
     init(maxMessageSize: Int, maxFragments: Int = 1024) {
         precondition(maxMessageSize > 0 && maxFragments > 0)
@@ -77,12 +80,11 @@ struct WebSocketMessageParser {
     /// The next complete message, or nil when more bytes are needed.
     mutating func next() throws(Failure) -> Message? {
         if let failure { throw failure }
-        // Take the buffer out so that it is uniquely referenced while it is unmasked in place.
         guard var buffer = pending.take() else { return nil }
         defer { if buffer.readableBytes > 0 { pending = buffer } }
         do throws(Failure) {
             while true {
-                guard let frame = try Self.parseFrame(&buffer, limit: maxMessageSize - (fragmented?.data.readableBytes ?? 0))
+                guard let frame = try Self.parseFrame(&buffer, limit: maxMessageSize - (fragmented?.data.readableBytes ?? 0), scratch: &scratch)
                 else { return nil }
                 if let message = try assemble(frame) { return message }
             }
@@ -102,7 +104,7 @@ struct WebSocketMessageParser {
 
     /// Reads one whole frame off the front of `buffer`, unmasked; nil (and nothing consumed)
     /// when the frame is not complete yet.
-    private static func parseFrame(_ buffer: inout ByteBuffer, limit: Int) throws(Failure) -> Frame? {
+    private static func parseFrame(_ buffer: inout ByteBuffer, limit: Int, scratch: inout ByteBuffer?) throws(Failure) -> Frame? {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self),
             let second = buffer.getInteger(at: start + 1, as: UInt8.self)
@@ -142,31 +144,44 @@ struct WebSocketMessageParser {
             let key = buffer.getInteger(at: start + headerLength, as: UInt32.self)
         else { return nil }
         buffer.moveReaderIndex(forwardBy: headerLength + 4)
-        if length > 0 { unmask(&buffer, length: length, key: key) }
-        let payload = buffer.readSlice(length: length)!
+        guard length > 0 else { return Frame(fin: fin, opcode: opcode, payload: buffer.readSlice(length: 0)!) }
+        let payload = unmask(&buffer, length: length, key: key, into: &scratch)
         return Frame(fin: fin, opcode: opcode, payload: payload)
     }
 
-    /// XORs the next `length` readable bytes with the masking key, eight bytes at a time.
-    private static func unmask(_ buffer: inout ByteBuffer, length: Int, key: UInt32) {
-        buffer.withUnsafeMutableReadableBytes { bytes in
-            // The key in wire order, repeated to eight bytes.
-            let keyBytes = key.bigEndian
-            let word = UInt64(keyBytes) | UInt64(keyBytes) << 32
-            var index = 0
-            while index + 8 <= length {
-                let value = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ word
-                bytes.storeBytes(of: value, toByteOffset: index, as: UInt64.self)
-                index += 8
-            }
-            withUnsafeBytes(of: keyBytes) { keyBytes in
-                while index < length {
-                    bytes[index] ^= keyBytes[index & 3]
-                    index += 1
+    /// Reads the next `length` bytes, unmasked, into `scratch` (reused when nobody holds
+    /// the previous payload any more, so a steady stream of small messages allocates
+    /// nothing here). The bytes read are not modified: swift-nio may share their storage.
+    private static func unmask(_ buffer: inout ByteBuffer, length: Int, key: UInt32, into scratch: inout ByteBuffer?) -> ByteBuffer {
+        var out = scratch.take() ?? ByteBufferAllocator().buffer(capacity: max(length, 64))
+        out.clear(minimumCapacity: length)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
+            buffer.withUnsafeReadableBytes { source in
+                // The key in wire order, repeated to eight bytes.
+                let keyBytes = key.bigEndian
+                let word = UInt64(keyBytes) | UInt64(keyBytes) << 32
+                var index = 0
+                while index + 8 <= length {
+                    target.storeBytes(of: source.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ word, toByteOffset: index, as: UInt64.self)
+                    index += 8
+                }
+                withUnsafeBytes(of: keyBytes) { keyBytes in
+                    while index < length {
+                        target[index] = source[index] ^ keyBytes[index & 3]
+                        index += 1
+                    }
                 }
             }
+            return length
         }
+        buffer.moveReaderIndex(forwardBy: length)
+        // Kept only while small, so that an idle connection holds little.
+        if out.capacity <= scratchLimit { scratch = out }
+        return out
     }
+
+    /// Largest unmasking buffer kept between messages.
+    static let scratchLimit = 1024
 
     /// Turns a frame into a message, or keeps it as a fragment (nil).
     private mutating func assemble(_ frame: Frame) throws(Failure) -> Message? {

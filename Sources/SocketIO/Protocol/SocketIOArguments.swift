@@ -50,7 +50,7 @@ public struct SocketIOArguments: Sendable, Equatable {
 
     /// Splits a JSON array (validating it) into arguments that reference its bytes.
     public init(splittingArray array: ByteBuffer) throws(SocketIOProtocolError) {
-        let elements: [Range<Int>]
+        var elements: [Range<Int>]
         do throws(JSONParseError) {
             elements = try array.withUnsafeReadableBytes { bytes throws(JSONParseError) in try RawJSON.splitArray(bytes) }
         } catch {
@@ -63,7 +63,10 @@ public struct SocketIOArguments: Sendable, Equatable {
             return
         }
         self.json = array.getSlice(at: array.readerIndex + first.lowerBound, length: last.upperBound - first.lowerBound)!
-        self.ranges = elements.map { ($0.lowerBound - first.lowerBound)..<($0.upperBound - first.lowerBound) }
+        // Rebased in place: the array is ours alone, so no copy.
+        let base = first.lowerBound
+        for index in elements.indices { elements[index] = (elements[index].lowerBound - base)..<(elements[index].upperBound - base) }
+        self.ranges = elements
     }
 
     /// Arguments from JSON text of comma-separated values (`1,"two"`); validated.
@@ -85,7 +88,8 @@ public struct SocketIOArguments: Sendable, Equatable {
         } else {
             let nextStart = ranges[1].lowerBound
             json = json.getSlice(at: json.readerIndex + nextStart, length: json.readableBytes - nextStart)!
-            ranges = ranges.dropFirst().map { ($0.lowerBound - nextStart)..<($0.upperBound - nextStart) }
+            ranges.removeFirst()
+            for index in ranges.indices { ranges[index] = (ranges[index].lowerBound - nextStart)..<(ranges[index].upperBound - nextStart) }
         }
         return first
     }
