@@ -380,6 +380,18 @@ struct EngineIOHandlerTests {
         #expect(app.closeReasons == [.transportError])
     }
 
+    @Test("A text frame that is not UTF-8 closes the WebSocket with 1007")
+    func invalidUTF8Frame() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        try connection.sendFrame(opcode: 1, payload: [0x34, 0xC0, 0x80])
+        let frames = try connection.readFrames()
+        #expect(frames.last?.isClose == true)
+        #expect(frames.last?.payload.prefix(2) == [0x03, 0xEF])
+        server.run()
+        #expect(app.closeReasons == [.transportError])
+    }
+
     @Test("Messages echo back as single frames at each header size, large ones uncopied", arguments: [100, 1000, 20_000, 70_000])
     func outboundFrameSizes(length: Int) throws {
         var configuration = EngineIOConfiguration()

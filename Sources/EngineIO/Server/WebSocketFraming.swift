@@ -36,12 +36,15 @@ struct WebSocketMessageParser {
         case messageTooLarge
         /// Anything RFC 6455 forbids a client to send; the text says what.
         case protocolError(String)
+        /// A text message that is not UTF-8 (RFC 6455 §8.1).
+        case invalidUTF8
 
         /// The status code of the close frame that answers this failure.
         var closeCode: UInt16 {
             switch self {
             case .messageTooLarge: return 1009
             case .protocolError: return 1002
+            case .invalidUTF8: return 1007
             }
         }
     }
@@ -202,15 +205,64 @@ struct WebSocketMessageParser {
                 fragmented = message
                 return nil
             }
-            return message.opcode == 0x1 ? .text(message.data) : .binary(message.data)
+            return try Self.message(opcode: message.opcode, message.data)
         default:
             guard fragmented == nil else { throw .protocolError("a new message inside a fragmented one") }
             guard frame.fin else {
                 fragmented = (frame.opcode, frame.payload, 1)
                 return nil
             }
-            return frame.opcode == 0x1 ? .text(frame.payload) : .binary(frame.payload)
+            return try Self.message(opcode: frame.opcode, frame.payload)
         }
+    }
+
+    private static func message(opcode: UInt8, _ payload: ByteBuffer) throws(Failure) -> Message {
+        guard opcode == 0x1 else { return .binary(payload) }
+        // Checked on the whole message, so a character split across fragments is fine.
+        guard payload.withUnsafeReadableBytes(isValidUTF8) else { throw .invalidUTF8 }
+        return .text(payload)
+    }
+
+    /// UTF-8 well-formedness (Unicode Table 3-7: no overlongs, surrogates or code points
+    /// above U+10FFFF), eight ASCII bytes at a time.
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let count = bytes.count
+        var index = 0
+        while index < count {
+            if index + 8 <= count, bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                index += 8
+                continue
+            }
+            let lead = bytes[index]
+            if lead < 0x80 {
+                index += 1
+                continue
+            }
+            // The allowed range of the second byte; later ones are always 80...BF.
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            let trailing: Int
+            switch lead {
+            case 0xC2...0xDF: trailing = 1
+            case 0xE0: trailing = 2; low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: trailing = 2
+            case 0xED: trailing = 2; high = 0x9F
+            case 0xF0: trailing = 3; low = 0x90
+            case 0xF1...0xF3: trailing = 3
+            case 0xF4: trailing = 3; high = 0x8F
+            default: return false
+            }
+            guard index + trailing < count else { return false }
+            let second = bytes[index + 1]
+            guard second >= low, second <= high else { return false }
+            var next = index + 2
+            while next <= index + trailing {
+                guard bytes[next] & 0xC0 == 0x80 else { return false }
+                next += 1
+            }
+            index += trailing + 1
+        }
+        return true
     }
 }
 
