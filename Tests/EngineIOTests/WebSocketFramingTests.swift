@@ -77,6 +77,36 @@ struct WebSocketFramingTests {
         #expect(Array(copy.readableBytesView) == clientFrame(opcode: 1, Array("4third".utf8)))
     }
 
+    @Test("A reusable buffer reuses its storage once let go, never while held, and keeps only small buffers")
+    func reusableBuffer() {
+        func address(_ buffer: ByteBuffer) -> UnsafeRawPointer? {
+            buffer.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) }
+        }
+        var reusable = ReusableBuffer()
+        var first = reusable.take(minimumCapacity: 10)
+        first.writeString("first")
+        reusable.keep(first)
+        let firstAddress = address(first)
+        // Still held: the next take must not write over it.
+        var second = reusable.take(minimumCapacity: 10)
+        second.writeString("second")
+        #expect(String(buffer: first) == "first")
+        #expect(address(second) != firstAddress)
+        reusable.keep(second)
+        let secondAddress = address(second)
+        second = ByteBuffer()
+        // Let go: the same storage comes back.
+        var third = reusable.take(minimumCapacity: 10)
+        third.writeString("x")
+        #expect(address(third) == secondAddress)
+        // Large buffers are not kept.
+        var large = reusable.take(minimumCapacity: ReusableBuffer.limit + 1)
+        large.writeString("y")
+        reusable.keep(large)
+        large = ByteBuffer()
+        #expect(reusable.take(minimumCapacity: 1).capacity <= ReusableBuffer.limit)
+    }
+
     @Test("Many frames in one read are all parsed")
     func manyPerBuffer() throws {
         let bytes = (0..<50).flatMap { clientFrame(opcode: 1, Array("4m\($0)".utf8)) }

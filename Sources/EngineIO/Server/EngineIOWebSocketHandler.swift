@@ -31,9 +31,9 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     private var parser: WebSocketMessageParser
     /// Set once the input can no longer be parsed; the rest is discarded.
     private var inputFailed = false
-    /// A small buffer reused for every outgoing frame: once the socket has taken a frame
-    /// the buffer is uniquely ours again and `clear()` keeps its storage.
-    private var scratch: ByteBuffer?
+    /// Reused for every outgoing frame: once the socket has taken a frame the buffer is
+    /// uniquely ours again.
+    private var scratch = ReusableBuffer()
 
     /// Frames up to this payload size are copied with their header into one buffer (one
     /// `write`); larger ones go out as header plus the payload buffer, uncopied.
@@ -164,16 +164,12 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
             context.writeAndFlush(wrapOutboundOut(payload), promise: nil)
             return
         }
-        var frame = scratch.take() ?? context.channel.allocator.buffer(capacity: headerLength + length)
-        frame.clear(minimumCapacity: headerLength + length)
+        var frame = scratch.take(minimumCapacity: headerLength + length)
         WebSocketFrameWriter.writeHeader(opcode: opcode, payloadLength: length, into: &frame)
         frame.writeImmutableBuffer(payload)
-        // Kept for reuse only while small, so that an idle connection holds little.
-        if frame.capacity <= Self.scratchLimit { scratch = frame }
+        scratch.keep(frame)
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
-
-    static let scratchLimit = 1024
 
     /// Ends the WebSocket with a close frame (the session is already closed or detached).
     func close() {
@@ -199,7 +195,7 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
             return
         }
         closeSent = true
-        scratch = nil
+        scratch.release()
         var frame = context.channel.allocator.buffer(capacity: 4)
         WebSocketFrameWriter.writeHeader(opcode: 0x8, payloadLength: 2, into: &frame)
         frame.writeInteger(code)

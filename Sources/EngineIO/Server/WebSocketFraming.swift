@@ -60,7 +60,7 @@ struct WebSocketMessageParser {
     private var fragmented: (opcode: UInt8, data: ByteBuffer, count: Int)?
     private var failure: Failure?
     /// Where payloads are unmasked; see ``unmask(_:length:key:into:)``.
-    private var scratch: ByteBuffer?
+    private var scratch = ReusableBuffer()
 
     init(maxMessageSize: Int, maxFragments: Int = 1024) {
         precondition(maxMessageSize > 0 && maxFragments > 0)
@@ -107,7 +107,7 @@ struct WebSocketMessageParser {
 
     /// Reads one whole frame off the front of `buffer`, unmasked; nil (and nothing consumed)
     /// when the frame is not complete yet.
-    private static func parseFrame(_ buffer: inout ByteBuffer, limit: Int, scratch: inout ByteBuffer?) throws(Failure) -> Frame? {
+    private static func parseFrame(_ buffer: inout ByteBuffer, limit: Int, scratch: inout ReusableBuffer) throws(Failure) -> Frame? {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self),
             let second = buffer.getInteger(at: start + 1, as: UInt8.self)
@@ -152,12 +152,10 @@ struct WebSocketMessageParser {
         return Frame(fin: fin, opcode: opcode, payload: payload)
     }
 
-    /// Reads the next `length` bytes, unmasked, into `scratch` (reused when nobody holds
-    /// the previous payload any more, so a steady stream of small messages allocates
-    /// nothing here). The bytes read are not modified: swift-nio may share their storage.
-    private static func unmask(_ buffer: inout ByteBuffer, length: Int, key: UInt32, into scratch: inout ByteBuffer?) -> ByteBuffer {
-        var out = scratch.take() ?? ByteBufferAllocator().buffer(capacity: max(length, 64))
-        out.clear(minimumCapacity: length)
+    /// Reads the next `length` bytes, unmasked, into a buffer from `scratch`. The bytes
+    /// read are not modified: swift-nio may share their storage.
+    private static func unmask(_ buffer: inout ByteBuffer, length: Int, key: UInt32, into scratch: inout ReusableBuffer) -> ByteBuffer {
+        var out = scratch.take(minimumCapacity: length)
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
             buffer.withUnsafeReadableBytes { source in
                 // The key in wire order, repeated to eight bytes.
@@ -178,13 +176,9 @@ struct WebSocketMessageParser {
             return length
         }
         buffer.moveReaderIndex(forwardBy: length)
-        // Kept only while small, so that an idle connection holds little.
-        if out.capacity <= scratchLimit { scratch = out }
+        scratch.keep(out)
         return out
     }
-
-    /// Largest unmasking buffer kept between messages.
-    static let scratchLimit = 1024
 
     /// Turns a frame into a message, or keeps it as a fragment (nil).
     private mutating func assemble(_ frame: Frame) throws(Failure) -> Message? {
