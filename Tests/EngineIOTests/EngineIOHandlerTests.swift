@@ -23,6 +23,10 @@ final class EchoApplication: EngineIOApplication, @unchecked Sendable {
         }
         func didReceive(text: ByteBuffer) {
             if String(buffer: text) == "close-me" { return connection.close() }
+            if text.readableBytesView.starts(with: "direct".utf8) {
+                // Written straight into the frame; a capacity hint far too small on purpose.
+                return connection.sendText(capacity: 1) { $0.writeImmutableBuffer(text) }
+            }
             connection.send(.text(capacity: text.readableBytes) { $0.writeImmutableBuffer(text) })
         }
         func didReceive(binary: ByteBuffer) { connection.send(.binary(binary)) }
@@ -405,6 +409,36 @@ struct EngineIOHandlerTests {
         try connection.sendFrame(opcode: 1, payload: Array(message.utf8), chunkSize: 4096)
         try connection.sendText("4after")
         #expect(try connection.readTexts() == [message, "4after"])
+    }
+
+    @Test("Text written straight into the frame gets the right header at each size", arguments: [0, 119, 120, 125, 1000, 65_529, 65_530, 70_000])
+    func directTextFrameSizes(padding: Int) throws {
+        var configuration = EngineIOConfiguration()
+        configuration.maxPayload = 1_000_000
+        let big = EmbeddedServer(endpoints: [EngineIOServer(configuration: configuration, application: EchoApplication(), logger: Logger(label: "test"))])
+        let connection = try big.connect()
+        _ = try #require(try connection.upgrade("/socket.io/?EIO=4&transport=websocket"))
+        _ = try connection.readTexts()
+        // "4direct" + padding: payloads of 7 + padding bytes, across the 125 / 65,535 header boundaries.
+        let message = "4direct" + String(repeating: "z", count: padding)
+        try connection.sendFrame(opcode: 1, payload: Array(message.utf8), chunkSize: 4096)
+        try connection.sendText("4directly after")
+        try connection.sendText("4queued after")
+        #expect(try connection.readFrames() == [
+            EmbeddedFrame(opcode: 1, payload: Array(message.utf8)),
+            EmbeddedFrame(opcode: 1, payload: Array("4directly after".utf8)),
+            EmbeddedFrame(opcode: 1, payload: Array("4queued after".utf8)),
+        ])
+    }
+
+    @Test("On polling, text for the frame is queued like any message")
+    func directTextOnPolling() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        let post = try #require(try connection.request("POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "4directly\u{1e}4then"))
+        #expect(post.status == 200)
+        let poll = try #require(try connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)"))
+        #expect(poll.bodyText == "4directly\u{1e}4then")
     }
 
     @Test("A WebSocket close frame is answered and ends the session with 'transport close'")

@@ -153,6 +153,24 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
         }
     }
 
+    /// Writes and flushes one text frame whose payload `write` appends, on the loop. The
+    /// payload is written after room for the longest header; the header then goes in
+    /// front of it, so nothing is copied.
+    func writeText(capacity: Int, _ write: (inout ByteBuffer) -> Void) {
+        eventLoop.assertInEventLoop()
+        guard let context, !closeSent else { return }
+        let room = WebSocketFrameWriter.maxHeaderLength
+        var frame = scratch.take(minimumCapacity: room + capacity)
+        frame.moveWriterIndex(forwardBy: room)
+        frame.moveReaderIndex(forwardBy: room)
+        write(&frame)
+        let headerStart = room - WebSocketFrameWriter.headerLength(payload: frame.readableBytes)
+        WebSocketFrameWriter.setHeader(opcode: 0x1, payloadLength: frame.readableBytes, in: &frame, at: headerStart)
+        frame.moveReaderIndex(to: headerStart)
+        scratch.keep(frame)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
     /// Writes and flushes one final, unmasked frame.
     private func writeFrame(opcode: UInt8, payload: ByteBuffer, context: ChannelHandlerContext) {
         let length = payload.readableBytes

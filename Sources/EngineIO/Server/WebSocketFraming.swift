@@ -267,17 +267,30 @@ enum WebSocketFrameWriter {
         length <= 125 ? 2 : length <= 0xFFFF ? 4 : 10
     }
 
+    /// The longest header a server frame has (8-byte length, no mask).
+    static let maxHeaderLength = 10
+
     /// Writes a final frame's header.
     static func writeHeader(opcode: UInt8, payloadLength length: Int, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(0x80 | opcode)
+        let written = setHeader(opcode: opcode, payloadLength: length, in: &buffer, at: buffer.writerIndex)
+        buffer.moveWriterIndex(forwardBy: written)
+    }
+
+    /// Sets a final frame's header at `index` (which must be writable); returns its length.
+    @discardableResult
+    static func setHeader(opcode: UInt8, payloadLength length: Int, in buffer: inout ByteBuffer, at index: Int) -> Int {
+        buffer.setInteger(0x80 | opcode, at: index)
         if length <= 125 {
-            buffer.writeInteger(UInt8(length))
+            buffer.setInteger(UInt8(length), at: index + 1)
+            return 2
         } else if length <= 0xFFFF {
-            buffer.writeInteger(UInt8(126))
-            buffer.writeInteger(UInt16(length))
+            buffer.setInteger(UInt8(126), at: index + 1)
+            buffer.setInteger(UInt16(length), at: index + 2)
+            return 4
         } else {
-            buffer.writeInteger(UInt8(127))
-            buffer.writeInteger(UInt64(length))
+            buffer.setInteger(UInt8(127), at: index + 1)
+            buffer.setInteger(UInt64(length), at: index + 2)
+            return 10
         }
     }
 }

@@ -63,6 +63,21 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
         }
     }
 
+    /// Sends a text message whose content `write` appends (after the `4` type digit) —
+    /// the same as ``send(_:)`` with ``OutboundMessage/text(allocator:capacity:_:)``, but
+    /// on the WebSocket transport, called on the loop, the content is written straight
+    /// into the outgoing frame: no message buffer in between. `capacity` is a hint.
+    public func sendText(capacity: Int, _ write: (inout ByteBuffer) -> Void) {
+        if eventLoop.inEventLoop, machine.sendsDirectlyOverWebSocket, let webSocket, webSocket.eventLoop.inEventLoop {
+            webSocket.writeText(capacity: capacity + 1) { buffer in
+                buffer.writeInteger(EngineIOPacketType.message.digit)
+                write(&buffer)
+            }
+        } else {
+            send(OutboundMessage.text(capacity: capacity, write))
+        }
+    }
+
     /// Closes the session (reason `forced close` unless given).
     public func close(reason: EngineIOCloseReason = .forcedClose) {
         if eventLoop.inEventLoop {

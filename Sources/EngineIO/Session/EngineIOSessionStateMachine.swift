@@ -107,6 +107,13 @@ public struct EngineIOSessionStateMachine: Sendable {
         case dropped
     }
 
+    /// Whether ``send(_:)`` would hand a packet straight to the WebSocket now (the session
+    /// is open on it), so a sender may write the packet into the frame directly.
+    public var sendsDirectlyOverWebSocket: Bool {
+        guard case .open = lifecycle, case .websocket = transport else { return false }
+        return true
+    }
+
     /// The application (or the heartbeat) sends a packet.
     public mutating func send(_ packet: EngineIOOutboundPacket) -> SendAction {
         guard case .open = lifecycle else { return .dropped }

@@ -285,13 +285,24 @@ public enum SocketIOPacketEncoder {
 
     /// An ACK (or BINARY_ACK): `3<nsp,><id>[args…]`.
     public static func ack(namespace: String, ackID: UInt64, arguments: SocketIOArguments) -> [OutboundMessage] {
-        let text = OutboundMessage.text(capacity: 24 + namespace.utf8.count + arguments.json.readableBytes) { buffer in
-            writeHeader(type: .ack, namespace: namespace, ackID: ackID, attachmentCount: arguments.attachments.count, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: "["))
-            buffer.writeImmutableBuffer(arguments.json)
-            buffer.writeInteger(UInt8(ascii: "]"))
+        let text = OutboundMessage.text(capacity: ackCapacity(namespace: namespace, arguments: arguments)) { buffer in
+            writeAck(namespace: namespace, ackID: ackID, arguments: arguments, into: &buffer)
         }
         return [text] + arguments.attachments.map(OutboundMessage.binary)
+    }
+
+    /// Room for an ACK's text part: a hint for the buffer it is written into.
+    static func ackCapacity(namespace: String, arguments: SocketIOArguments) -> Int {
+        24 + namespace.utf8.count + arguments.json.readableBytes
+    }
+
+    /// Appends an ACK's text part (`3<nsp,><id>[…]`, or `6…` with attachments; the
+    /// attachments themselves are separate messages).
+    static func writeAck(namespace: String, ackID: UInt64, arguments: SocketIOArguments, into buffer: inout ByteBuffer) {
+        writeHeader(type: .ack, namespace: namespace, ackID: ackID, attachmentCount: arguments.attachments.count, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: "["))
+        buffer.writeImmutableBuffer(arguments.json)
+        buffer.writeInteger(UInt8(ascii: "]"))
     }
 
     /// CONNECT accepted: `0<nsp,>{"sid":"…"}`.

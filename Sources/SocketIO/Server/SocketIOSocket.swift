@@ -148,6 +148,19 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     }
 
     func sendAck(id: UInt64, arguments: SocketIOArguments) {
+        if arguments.attachments.isEmpty, eventLoop.inEventLoop {
+            // The common case, written straight into the outgoing frame.
+            guard connected else { return }
+            var written = 0
+            connection.sendText(capacity: SocketIOPacketEncoder.ackCapacity(namespace: namespace.path, arguments: arguments)) { buffer in
+                let start = buffer.writerIndex
+                SocketIOPacketEncoder.writeAck(namespace: namespace.path, ackID: id, arguments: arguments, into: &buffer)
+                written = buffer.writerIndex - start
+            }
+            traffic.eventsOut += 1
+            traffic.bytesOut += written
+            return
+        }
         let messages = SocketIOPacketEncoder.ack(namespace: namespace.path, ackID: id, arguments: arguments)
         onLoop { self.sendRaw(messages) }
     }
