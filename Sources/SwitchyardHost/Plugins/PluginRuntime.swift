@@ -90,17 +90,30 @@ public final class PluginRuntime: Sendable {
         let token = PendingTable.shared.insert(.operation(pending))
         pending.token = token
 
-        var arguments: [UInt8] = [UInt8(ascii: "[")]
-        arguments.append(contentsOf: event.arguments.json.readableBytesView)
-        arguments.append(UInt8(ascii: "]"))
         let contextJSON = context.json(for: socket)
-        withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: contextJSON, plugin: operation.plugin) { invocation in
-            operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
+        Self.withJSONArray(event.arguments.json) { arguments in
+            withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: contextJSON, plugin: operation.plugin) { invocation in
+                operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
+            }
         }
         // Most operations answer during the call; only the others need a timeout. (If one
-        // completes right after this check, its timer finds the token spent and does nothing.)
-        if PendingTable.shared.contains(token) {
+        // completes on another thread meanwhile, its timer finds the token spent and does nothing.)
+        if !pending.finished {
             socket.connection.timers.schedule(at: socket.eventLoop.now + operationTimeout, target: pending, token: token)
+        }
+    }
+
+    /// `[` + `elements` + `]` in temporary memory (on the stack when small) during `body`:
+    /// the arguments array an invocation hands over, without a heap copy per event.
+    static func withJSONArray<Result>(_ elements: ByteBuffer, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        let count = elements.readableBytes + 2
+        return withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { storage in
+            storage[0] = UInt8(ascii: "[")
+            elements.withUnsafeReadableBytes { bytes in
+                UnsafeMutableRawBufferPointer(rebasing: storage[1..<(count - 1)]).copyMemory(from: bytes)
+            }
+            storage[count - 1] = UInt8(ascii: "]")
+            return body(UnsafeRawBufferPointer(storage))
         }
     }
 
@@ -113,30 +126,43 @@ public final class PluginRuntime: Sendable {
         plugin: String,
         _ body: (UnsafePointer<sy_invocation>) -> Result
     ) -> Result {
+        arguments.withUnsafeBytes { arguments in
+            withInvocation(event: event, arguments: arguments, attachments: attachments, context: context, plugin: plugin, body)
+        }
+    }
+
+    /// Builds an `sy_invocation` whose pointers are valid during `body`.
+    func withInvocation<Result>(
+        event: String,
+        arguments: UnsafeRawBufferPointer,
+        attachments: [ByteBuffer],
+        context: [UInt8],
+        plugin: String,
+        _ body: (UnsafePointer<sy_invocation>) -> Result
+    ) -> Result {
         var joined: [UInt8] = []
         for attachment in attachments { joined.append(contentsOf: attachment.readableBytesView) }
         let services = bridge(for: plugin).services
-        return arguments.withUnsafeBufferPointer { argumentBytes in
-            context.withUnsafeBufferPointer { contextBytes in
-                joined.withUnsafeBufferPointer { storage in
-                    var items: [sy_bytes] = []
-                    var offset = 0
-                    for attachment in attachments {
-                        items.append(sy_bytes(data: storage.baseAddress.map { $0 + offset }, length: attachment.readableBytes))
-                        offset += attachment.readableBytes
-                    }
-                    return items.withUnsafeBufferPointer { itemPointer in
-                        event.withCString { eventName in
-                            var invocation = sy_invocation(
-                                struct_size: UInt32(MemoryLayout<sy_invocation>.size),
-                                arguments_json: sy_bytes(data: argumentBytes.baseAddress, length: argumentBytes.count),
-                                attachments: sy_attachments(items: itemPointer.baseAddress, count: itemPointer.count),
-                                context_json: sy_bytes(data: contextBytes.baseAddress, length: contextBytes.count),
-                                event: eventName,
-                                host: services
-                            )
-                            return withUnsafePointer(to: &invocation) { body($0) }
-                        }
+        let argumentBytes = arguments.bindMemory(to: UInt8.self)
+        return context.withUnsafeBufferPointer { contextBytes in
+            joined.withUnsafeBufferPointer { storage in
+                var items: [sy_bytes] = []
+                var offset = 0
+                for attachment in attachments {
+                    items.append(sy_bytes(data: storage.baseAddress.map { $0 + offset }, length: attachment.readableBytes))
+                    offset += attachment.readableBytes
+                }
+                return items.withUnsafeBufferPointer { itemPointer in
+                    event.withCString { eventName in
+                        var invocation = sy_invocation(
+                            struct_size: UInt32(MemoryLayout<sy_invocation>.size),
+                            arguments_json: sy_bytes(data: argumentBytes.baseAddress, length: argumentBytes.count),
+                            attachments: sy_attachments(items: itemPointer.baseAddress, count: itemPointer.count),
+                            context_json: sy_bytes(data: contextBytes.baseAddress, length: contextBytes.count),
+                            event: eventName,
+                            host: services
+                        )
+                        return withUnsafePointer(to: &invocation) { body($0) }
                     }
                 }
             }
@@ -146,6 +172,7 @@ public final class PluginRuntime: Sendable {
     /// Finishes an operation on the socket's loop: checks what the plugin returned and
     /// answers the client (ack or `error` event).
     func finish(_ pending: PendingInvocation, outcome: PluginOutcome) {
+        pending.finished = true
         defer {
             let outcome: AuditOutcome = pending.failed ? .error : .ok
             if audit.admitsEvent(outcome: outcome) {
@@ -290,6 +317,8 @@ final class PendingInvocation: EventLoopTimerTarget, @unchecked Sendable {
     var token: UInt64 = 0
     var failed = false
     var failedKind: String?
+    /// Set by ``PluginRuntime/finish(_:outcome:)``; read and written on the socket's loop only.
+    var finished = false
 
     init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         self.runtime = runtime
