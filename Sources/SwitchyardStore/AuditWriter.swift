@@ -53,7 +53,7 @@ public final class AuditWriter: AuditSink, Service, @unchecked Sendable {
         public var retention: AuditRetention
 
         public init(
-            level: AuditLevel = .connections, queueCapacity: Int = 65_536, batchSize: Int = 1_000,
+            level: AuditLevel = .connections, queueCapacity: Int = 65_536, batchSize: Int = 5_000,
             flushInterval: Duration = .milliseconds(100), retryInterval: Duration = .seconds(5),
             overflowLogInterval: Duration = .seconds(10), retention: AuditRetention = AuditRetention()
         ) {
