@@ -35,7 +35,7 @@ enum AuditTable {
         for record in records {
             sqlite3_reset(handle)
             var binder = Binder(handle: handle)
-            binder.bind(Timestamp.format(record.time))
+            Timestamp.withFormatted(milliseconds: Timestamp.milliseconds(record.time)) { binder.bind(utf8: $0) }
             binder.bind(record.kind.rawValue)
             binder.bind(record.sessionID)
             binder.bind(record.socketID)
@@ -92,6 +92,13 @@ enum AuditTable {
                 }
             } else {
                 code = sqlite3_bind_null(handle, index)
+            }
+            finish(code)
+        }
+
+        mutating func bind(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+            let code = bytes.withMemoryRebound(to: CChar.self) { text in
+                sqlite3_bind_text(handle, index, text.baseAddress, Int32(text.count), Self.transient)
             }
             finish(code)
         }

@@ -10,11 +10,22 @@ import Foundation
 enum Timestamp {
     /// `2026-11-22T10:00:00.123Z` (milliseconds, rounded to the nearest).
     static func format(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        return format(milliseconds: milliseconds)
+        format(milliseconds: milliseconds(date))
+    }
+
+    /// Milliseconds since 1970, rounded to the nearest: the precision stored.
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
     static func format(milliseconds: Int64) -> String {
+        withFormatted(milliseconds: milliseconds) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The text of ``format(milliseconds:)`` as UTF-8 bytes, valid during `body`: written
+    /// into temporary memory, so the audit writer binds each row's time without building a
+    /// `String` (years outside 0...9999 take the slow path).
+    static func withFormatted<Result>(milliseconds: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         let perDay: Int64 = 86_400_000
         var days = milliseconds / perDay
         var inDay = milliseconds % perDay
@@ -23,27 +34,36 @@ enum Timestamp {
             days -= 1
         }
         let (year, month, day) = civil(fromDays: days)
-        let hour = inDay / 3_600_000
-        let minute = inDay / 60_000 % 60
-        let second = inDay / 1000 % 60
-        let millisecond = inDay % 1000
-        var text = ""
-        text.reserveCapacity(24)
-        append(year, width: 4, to: &text)
-        text.append("-")
-        append(month, width: 2, to: &text)
-        text.append("-")
-        append(day, width: 2, to: &text)
-        text.append("T")
-        append(hour, width: 2, to: &text)
-        text.append(":")
-        append(minute, width: 2, to: &text)
-        text.append(":")
-        append(second, width: 2, to: &text)
-        text.append(".")
-        append(millisecond, width: 3, to: &text)
-        text.append("Z")
-        return text
+        let hour = inDay / 3_600_000, minute = inDay / 60_000 % 60, second = inDay / 1000 % 60, millisecond = inDay % 1000
+        guard (0...9999).contains(year) else {
+            func padded(_ value: Int64, _ width: Int) -> String {
+                let digits = String(value)
+                return String(repeating: "0", count: max(0, width - digits.count)) + digits
+            }
+            var text = "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))T"
+            text += "\(padded(hour, 2)):\(padded(minute, 2)):\(padded(second, 2)).\(padded(millisecond, 3))Z"
+            return text.withUTF8(body)
+        }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+            var index = 0
+            func put(_ value: Int64, width: Int, then separator: UInt8) {
+                var value = value
+                for position in stride(from: index + width - 1, through: index, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value % 10)
+                    value /= 10
+                }
+                buffer[index + width] = separator
+                index += width + 1
+            }
+            put(year, width: 4, then: UInt8(ascii: "-"))
+            put(month, width: 2, then: UInt8(ascii: "-"))
+            put(day, width: 2, then: UInt8(ascii: "T"))
+            put(hour, width: 2, then: UInt8(ascii: ":"))
+            put(minute, width: 2, then: UInt8(ascii: ":"))
+            put(second, width: 2, then: UInt8(ascii: "."))
+            put(millisecond, width: 3, then: UInt8(ascii: "Z"))
+            return body(UnsafeBufferPointer(buffer))
+        }
     }
 
     /// Reads `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff…]]` with an optional zone (`Z`,
@@ -126,11 +146,6 @@ enum Timestamp {
         }
     }
 
-    private static func append(_ value: Int64, width: Int, to text: inout String) {
-        let digits = String(value)
-        if digits.count < width { text.append(String(repeating: "0", count: width - digits.count)) }
-        text.append(digits)
-    }
 
     /// A cursor over ASCII bytes.
     private struct Scanner {

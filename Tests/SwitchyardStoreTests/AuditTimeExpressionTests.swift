@@ -51,5 +51,22 @@ struct AuditTimeExpressionTests {
             let text = Timestamp.format(milliseconds: milliseconds)
             #expect(Timestamp.parse(text) == Date(timeIntervalSince1970: Double(milliseconds) / 1000), "\(text)")
         }
+        // Past the four-digit years the text is still readable (the slow path).
+        #expect(Timestamp.format(milliseconds: 253_402_300_800_000) == "10000-01-01T00:00:00.000Z")
+    }
+
+    @Test("Stored timestamps agree with Foundation's ISO 8601 formatter")
+    func timestampsAgreeWithFoundation() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            // 1900 to 2400, on whole milliseconds.
+            let milliseconds = Int64.random(in: -2_208_988_800_000...13_569_465_600_000, using: &generator)
+            // 0.2 ms in: the formatter gives the same millisecond whether it truncates or rounds.
+            let date = Date(timeIntervalSince1970: (Double(milliseconds) + 0.2) / 1000)
+            #expect(Timestamp.format(milliseconds: milliseconds) == formatter.string(from: date), "\(milliseconds)")
+        }
     }
 }
