@@ -54,6 +54,17 @@ struct SessionStateMachineTests {
         #expect(machine.isOpen)
     }
 
+    @Test("Packets may be written straight into a WebSocket frame only while the session is open on it")
+    func directWritesOnlyOnOpenWebSocket() {
+        var websocket = EngineIOSessionStateMachine(transport: .websocket, timing: timing, now: start)
+        #expect(websocket.sendsDirectlyOverWebSocket)
+        _ = websocket.deadlineReached(now: at(300))
+        _ = websocket.deadlineReached(now: at(500))  // no pong: closed
+        #expect(!websocket.sendsDirectlyOverWebSocket)
+        let polling = EngineIOSessionStateMachine(transport: .polling, timing: timing, now: start)
+        #expect(!polling.sendsDirectlyOverWebSocket)
+    }
+
     @Test("No pong within the timeout closes the session with 'ping timeout'")
     func pingTimeout() {
         var machine = EngineIOSessionStateMachine(transport: .websocket, timing: timing, now: start)
@@ -155,10 +166,12 @@ struct SessionStateMachineTests {
         #expect(machine.upgradeRequested(now: at(10)) == true)
         #expect(machine.probePacketReceived(try inbound("2probe")) == .answerProbe(releaseParkedPoll: true))
         // While the upgrade completes, sends queue.
+        #expect(!machine.sendsDirectlyOverWebSocket)
         #expect(machine.send(message("first")) == .queued)
         #expect(machine.send(message("second")) == .queued)
         #expect(machine.probePacketReceived(try inbound("5")) == .completeUpgrade(releaseParkedPoll: false, flush: [message("first"), message("second")]))
         #expect(machine.transport == .websocket)
+        #expect(machine.sendsDirectlyOverWebSocket)
         #expect(machine.send(message("third")) == .writeWebSocket(message("third")))
         #expect(machine.pollRequestArrived() == .rejectTransportMismatch)
     }
