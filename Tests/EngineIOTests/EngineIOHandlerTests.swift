@@ -398,37 +398,42 @@ struct EngineIOHandlerTests {
 
     @Test("Messages echo back as single frames at each header size, large ones uncopied", arguments: [100, 1000, 20_000, 70_000])
     func outboundFrameSizes(length: Int) throws {
-        var configuration = EngineIOConfiguration()
-        configuration.maxPayload = 1_000_000
-        let bigApp = EchoApplication()
-        let big = EmbeddedServer(endpoints: [EngineIOServer(configuration: configuration, application: bigApp, logger: Logger(label: "test"))])
-        let connection = try big.connect()
-        _ = try #require(try connection.upgrade("/socket.io/?EIO=4&transport=websocket"))
-        _ = try connection.readTexts()
-        let message = "4" + String(repeating: "y", count: length)
-        try connection.sendFrame(opcode: 1, payload: Array(message.utf8), chunkSize: 4096)
-        try connection.sendText("4after")
-        #expect(try connection.readTexts() == [message, "4after"])
+        try withLargeMessageWebSocket { connection in
+            let message = "4" + String(repeating: "y", count: length)
+            try connection.sendFrame(opcode: 1, payload: Array(message.utf8), chunkSize: 4096)
+            try connection.sendText("4after")
+            #expect(try connection.readTexts() == [message, "4after"])
+        }
     }
 
-    @Test("Text written straight into the frame gets the right header at each size", arguments: [0, 119, 120, 125, 1000, 65_529, 65_530, 70_000])
-    func directTextFrameSizes(padding: Int) throws {
+    /// Runs `body` with a WebSocket session opened on a server whose maxPayload allows large
+    /// messages; the server lives until `body` returns.
+    func withLargeMessageWebSocket(_ body: (EmbeddedConnection) throws -> Void) throws {
         var configuration = EngineIOConfiguration()
         configuration.maxPayload = 1_000_000
         let big = EmbeddedServer(endpoints: [EngineIOServer(configuration: configuration, application: EchoApplication(), logger: Logger(label: "test"))])
-        let connection = try big.connect()
-        _ = try #require(try connection.upgrade("/socket.io/?EIO=4&transport=websocket"))
-        _ = try connection.readTexts()
-        // "4direct" + padding: payloads of 7 + padding bytes, across the 125 / 65,535 header boundaries.
-        let message = "4direct" + String(repeating: "z", count: padding)
-        try connection.sendFrame(opcode: 1, payload: Array(message.utf8), chunkSize: 4096)
-        try connection.sendText("4directly after")
-        try connection.sendText("4queued after")
-        #expect(try connection.readFrames() == [
-            EmbeddedFrame(opcode: 1, payload: Array(message.utf8)),
-            EmbeddedFrame(opcode: 1, payload: Array("4directly after".utf8)),
-            EmbeddedFrame(opcode: 1, payload: Array("4queued after".utf8)),
-        ])
+        try withExtendedLifetime(big) {
+            let connection = try big.connect()
+            _ = try #require(try connection.upgrade("/socket.io/?EIO=4&transport=websocket"))
+            _ = try connection.readTexts()
+            try body(connection)
+        }
+    }
+
+    @Test("Text written straight into the frame gets the right header at each size", arguments: [0, 118, 119, 1000, 65_528, 65_529, 70_000])
+    func directTextFrameSizes(padding: Int) throws {
+        try withLargeMessageWebSocket { connection in
+            // "4direct" + padding: payloads of 7 + padding bytes, on both sides of the 125 / 65,535 header boundaries.
+            let message = "4direct" + String(repeating: "z", count: padding)
+            try connection.sendFrame(opcode: 1, payload: Array(message.utf8), chunkSize: 4096)
+            try connection.sendText("4directly after")
+            try connection.sendText("4queued after")
+            #expect(try connection.readFrames() == [
+                EmbeddedFrame(opcode: 1, payload: Array(message.utf8)),
+                EmbeddedFrame(opcode: 1, payload: Array("4directly after".utf8)),
+                EmbeddedFrame(opcode: 1, payload: Array("4queued after".utf8)),
+            ])
+        }
     }
 
     @Test("On polling, text for the frame is queued like any message")
