@@ -181,16 +181,16 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
                 }
             case .guard(.plugin(let name)):
                 let resume = index
-                var arguments: [UInt8] = [UInt8(ascii: "[")]
-                arguments.append(contentsOf: event.arguments.json.readableBytesView)
-                arguments.append(UInt8(ascii: "]"))
-                runtime.decide(with: name, kind: .guard, event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: context.json(for: socket), eventLoop: socket.eventLoop) { result in
+                let decided: @Sendable (Result<JSONValue, OperationFailure>) -> Void = { result in
                     switch result {
                     case .success:
                         runEventSteps(chain, from: resume, event: event, socket: socket, context: context)
                     case .failure(let failure):
                         violation(failure, event: event, socket: socket, context: context)
                     }
+                }
+                PluginRuntime.withJSONArray(event.arguments.json) { arguments in
+                    runtime.decide(with: name, kind: .guard, event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: context.json(for: socket), eventLoop: socket.eventLoop, done: decided)
                 }
                 return
             default:
@@ -320,20 +320,26 @@ private struct ConnectChainRun: Sendable {
             run(from: index + 1, identity: identity, slot: reserved)
         case .identity(let resolver):
             let context = HostSocketContext(socketID: request.socketID, namespace: request.namespace, auth: request.auth, handshake: request.handshake, identity: .null)
-            handler.runtime.decide(with: resolver, kind: .identity, event: "", arguments: JSONValue.array([request.auth]).serializedBytes(), attachments: [], context: context.json(rooms: []), eventLoop: request.eventLoop) { result in
+            let decided: @Sendable (Result<JSONValue, OperationFailure>) -> Void = { result in
                 switch result {
                 case .success(let resolved): run(from: index + 1, identity: resolved, slot: slot)
                 case .failure(let failure): refuse(failure, slot: slot)
                 }
             }
+            JSONValue.array([request.auth]).serializedBytes().withUnsafeBytes { arguments in
+                handler.runtime.decide(with: resolver, kind: .identity, event: "", arguments: arguments, attachments: [], context: context.json(rooms: []), eventLoop: request.eventLoop, done: decided)
+            }
         case .guard(let reference):
             if case .plugin(let name) = reference {
                 let context = HostSocketContext(socketID: request.socketID, namespace: request.namespace, auth: request.auth, handshake: request.handshake, identity: identity)
-                handler.runtime.decide(with: name, kind: .guard, event: "", arguments: JSONValue.array([request.auth]).serializedBytes(), attachments: [], context: context.json(rooms: []), eventLoop: request.eventLoop) { result in
+                let decided: @Sendable (Result<JSONValue, OperationFailure>) -> Void = { result in
                     switch result {
                     case .success: run(from: index + 1, identity: identity, slot: slot)
                     case .failure(let failure): refuse(failure, slot: slot)
                     }
+                }
+                JSONValue.array([request.auth]).serializedBytes().withUnsafeBytes { arguments in
+                    handler.runtime.decide(with: name, kind: .guard, event: "", arguments: arguments, attachments: [], context: context.json(rooms: []), eventLoop: request.eventLoop, done: decided)
                 }
                 return
             }

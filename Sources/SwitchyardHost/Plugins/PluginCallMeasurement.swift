@@ -47,8 +47,10 @@ public enum PluginCallMeasurement {
         func callOnce() throws {
             let collector = MeasurementCollector()
             let token = PendingTable.shared.insert(.measurement(collector))
-            runtime.withInvocation(event: key, arguments: argumentBytes, attachments: [], context: context, plugin: operation.plugin) { invocation in
-                operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
+            argumentBytes.withUnsafeBytes { arguments in
+                runtime.withInvocation(event: key, arguments: arguments, attachments: [], context: context, plugin: operation.plugin) { invocation in
+                    operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
+                }
             }
             guard let bytes = collector.result else {
                 _ = PendingTable.shared.remove(token)

@@ -120,20 +120,6 @@ public final class PluginRuntime: Sendable {
     /// Builds an `sy_invocation` whose pointers are valid during `body`.
     func withInvocation<Result>(
         event: String,
-        arguments: [UInt8],
-        attachments: [ByteBuffer],
-        context: [UInt8],
-        plugin: String,
-        _ body: (UnsafePointer<sy_invocation>) -> Result
-    ) -> Result {
-        arguments.withUnsafeBytes { arguments in
-            withInvocation(event: event, arguments: arguments, attachments: attachments, context: context, plugin: plugin, body)
-        }
-    }
-
-    /// Builds an `sy_invocation` whose pointers are valid during `body`.
-    func withInvocation<Result>(
-        event: String,
         arguments: UnsafeRawBufferPointer,
         attachments: [ByteBuffer],
         context: [UInt8],
@@ -249,9 +235,11 @@ public final class PluginRuntime: Sendable {
         guard !hooks.isEmpty else { return }
         let argumentBytes = JSONValue.array(arguments).serializedBytes()
         let contextJSON = kind == .connect ? context.json(for: socket) : context.json(rooms: [])
-        for hook in hooks {
-            withInvocation(event: "", arguments: argumentBytes, attachments: [], context: contextJSON, plugin: hook.plugin) { invocation in
-                hook.run(hook.userData, invocation)
+        argumentBytes.withUnsafeBytes { arguments in
+            for hook in hooks {
+                withInvocation(event: "", arguments: arguments, attachments: [], context: contextJSON, plugin: hook.plugin) { invocation in
+                    hook.run(hook.userData, invocation)
+                }
             }
         }
     }
@@ -266,7 +254,7 @@ public final class PluginRuntime: Sendable {
         with name: String,
         kind: DeciderKind,
         event: String,
-        arguments: [UInt8],
+        arguments: UnsafeRawBufferPointer,
         attachments: [ByteBuffer],
         context: [UInt8],
         eventLoop: EventLoop,
