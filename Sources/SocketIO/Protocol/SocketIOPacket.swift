@@ -270,17 +270,28 @@ public enum SocketIOPacketEncoder {
 
     /// An EVENT (or BINARY_EVENT when there are attachments): `2<nsp,><id>["name",args…]`.
     public static func event(namespace: String, name: String, arguments: SocketIOArguments, ackID: UInt64? = nil) -> [OutboundMessage] {
-        let text = OutboundMessage.text(capacity: 16 + namespace.utf8.count + name.utf8.count + arguments.json.readableBytes) { buffer in
-            writeHeader(type: .event, namespace: namespace, ackID: ackID, attachmentCount: arguments.attachments.count, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: "["))
-            buffer.writeJSONString(name)
-            if arguments.count > 0 {
-                buffer.writeInteger(UInt8(ascii: ","))
-                buffer.writeImmutableBuffer(arguments.json)
-            }
-            buffer.writeInteger(UInt8(ascii: "]"))
+        let text = OutboundMessage.text(capacity: eventCapacity(namespace: namespace, name: name, arguments: arguments)) { buffer in
+            writeEvent(namespace: namespace, name: name, arguments: arguments, ackID: ackID, into: &buffer)
         }
         return [text] + arguments.attachments.map(OutboundMessage.binary)
+    }
+
+    /// Room for an EVENT's text part: a hint for the buffer it is written into.
+    static func eventCapacity(namespace: String, name: String, arguments: SocketIOArguments) -> Int {
+        16 + namespace.utf8.count + name.utf8.count + arguments.json.readableBytes
+    }
+
+    /// Appends an EVENT's text part (`2<nsp,><id>["name",…]`, or `5…` with attachments; the
+    /// attachments themselves are separate messages).
+    static func writeEvent(namespace: String, name: String, arguments: SocketIOArguments, ackID: UInt64?, into buffer: inout ByteBuffer) {
+        writeHeader(type: .event, namespace: namespace, ackID: ackID, attachmentCount: arguments.attachments.count, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: "["))
+        buffer.writeJSONString(name)
+        if arguments.count > 0 {
+            buffer.writeInteger(UInt8(ascii: ","))
+            buffer.writeImmutableBuffer(arguments.json)
+        }
+        buffer.writeInteger(UInt8(ascii: "]"))
     }
 
     /// An ACK (or BINARY_ACK): `3<nsp,><id>[args…]`.

@@ -98,8 +98,10 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
 
     /// Sends an event to this socket's client.
     public func emit(_ event: String, _ arguments: SocketIOArguments = SocketIOArguments()) {
-        let messages = SocketIOPacketEncoder.event(namespace: namespace.path, name: event, arguments: arguments)
-        onLoop { self.sendRaw(messages) }
+        let path = namespace.path
+        sendPacket(capacity: SocketIOPacketEncoder.eventCapacity(namespace: path, name: event, arguments: arguments), attachments: arguments.attachments) {
+            SocketIOPacketEncoder.writeEvent(namespace: path, name: event, arguments: arguments, ackID: nil, into: &$0)
+        }
     }
 
     public func emit(_ event: String, _ values: [JSONValue]) {
@@ -124,7 +126,10 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
             self.pendingAcks[id] = ack
             let deadline = self.eventLoop.now + (timeout ?? self.namespace.server.configuration.ackTimeout)
             self.client.connection.timers.schedule(at: deadline, target: self, token: id)
-            self.sendRaw(SocketIOPacketEncoder.event(namespace: self.namespace.path, name: event, arguments: arguments, ackID: id))
+            let path = self.namespace.path
+            self.sendPacket(capacity: SocketIOPacketEncoder.eventCapacity(namespace: path, name: event, arguments: arguments), attachments: arguments.attachments) {
+                SocketIOPacketEncoder.writeEvent(namespace: path, name: event, arguments: arguments, ackID: id, into: &$0)
+            }
         }
     }
 
@@ -148,21 +153,31 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     }
 
     func sendAck(id: UInt64, arguments: SocketIOArguments) {
-        if arguments.attachments.isEmpty, eventLoop.inEventLoop {
-            // The common case, written straight into the outgoing frame.
-            guard connected else { return }
-            var written = 0
-            connection.sendText(capacity: SocketIOPacketEncoder.ackCapacity(namespace: namespace.path, arguments: arguments)) { buffer in
-                let start = buffer.writerIndex
-                SocketIOPacketEncoder.writeAck(namespace: namespace.path, ackID: id, arguments: arguments, into: &buffer)
-                written = buffer.writerIndex - start
-            }
-            traffic.eventsOut += 1
-            traffic.bytesOut += written
+        let path = namespace.path
+        sendPacket(capacity: SocketIOPacketEncoder.ackCapacity(namespace: path, arguments: arguments), attachments: arguments.attachments) {
+            SocketIOPacketEncoder.writeAck(namespace: path, ackID: id, arguments: arguments, into: &$0)
+        }
+    }
+
+    /// Sends one packet to this socket's client: its text part, which `write` appends, then
+    /// its binary attachments. The common case (on the loop, no attachments) writes the text
+    /// straight into the outgoing frame (``EngineIOConnection/sendText(capacity:_:)``);
+    /// otherwise the packet is encoded here and sent on the loop, like a broadcast.
+    private func sendPacket(capacity: Int, attachments: [ByteBuffer], _ write: (inout ByteBuffer) -> Void) {
+        guard attachments.isEmpty, eventLoop.inEventLoop else {
+            let messages = [OutboundMessage.text(capacity: capacity, write)] + attachments.map(OutboundMessage.binary)
+            onLoop { self.sendRaw(messages) }
             return
         }
-        let messages = SocketIOPacketEncoder.ack(namespace: namespace.path, ackID: id, arguments: arguments)
-        onLoop { self.sendRaw(messages) }
+        guard connected else { return }
+        var written = 0
+        connection.sendText(capacity: capacity) { buffer in
+            let start = buffer.writerIndex
+            write(&buffer)
+            written = buffer.writerIndex - start
+        }
+        traffic.eventsOut += 1
+        traffic.bytesOut += written
     }
 
     // MARK: - Rooms
