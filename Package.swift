@@ -6,6 +6,7 @@
 //
 //   SwitchyardJSON   JSON values, a validating scanner and a serializer (no NIO types leak out)
 //   EngineIO         Engine.IO v4: packets, payload codec, session state machine, NIO handlers
+//   SwitchyardMessagePack  MessagePack values and codec, JSON conversion (the msgpack parser, Redis)
 //   SocketIO         Socket.IO v5 as a client of EngineIO: parser, namespaces, sockets, rooms
 //   SwitchyardHost   configuration, applications served by the host, composition of the server
 //   switchyard       the command-line executable (composition root)
@@ -68,10 +69,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SwitchyardMessagePack",
+            dependencies: [
+                "SwitchyardJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "SocketIO",
             dependencies: [
                 "EngineIO",
                 "SwitchyardJSON",
+                "SwitchyardMessagePack",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -100,6 +109,7 @@ let package = Package(
                 "SocketIO",
                 "EngineIO",
                 "SwitchyardJSON",
+                "SwitchyardMessagePack",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -176,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardRedisTests",
             dependencies: [
-                "SwitchyardRedis", "SocketIO", "EngineIO", "SwitchyardJSON", "SwitchyardTestSupport",
+                "SwitchyardRedis", "SocketIO", "EngineIO", "SwitchyardJSON", "SwitchyardMessagePack", "SwitchyardTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -209,6 +219,7 @@ let package = Package(
                 "SwitchyardTestSupport",
                 "EngineIO",
                 "SwitchyardJSON",
+                "SwitchyardMessagePack",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]

@@ -1,5 +1,6 @@
 import NIOCore
 import SwitchyardJSON
+import SwitchyardMessagePack
 import Testing
 
 @testable import SwitchyardRedis

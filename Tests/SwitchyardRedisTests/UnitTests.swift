@@ -1,6 +1,7 @@
 import NIOCore
 import SocketIO
 import SwitchyardJSON
+import SwitchyardMessagePack
 import Testing
 
 @testable import SwitchyardRedis

@@ -1,6 +1,7 @@
 import NIOCore
 import SocketIO
 import SwitchyardJSON
+import SwitchyardMessagePack
 
 /// A broadcast as the socket.io Redis adapter publishes it:
 /// msgpack `[uid, {type: 2, data: [event, …args], nsp}, {rooms: […], except: […], flags: {}}]`.
