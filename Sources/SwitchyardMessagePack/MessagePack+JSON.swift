@@ -43,13 +43,18 @@ extension MessagePackValue {
 }
 
 extension JSONValue {
-    /// The JSON form of a MessagePack value. `bin` values become placeholders numbered in
-    /// the order they are met and are appended to `attachments`; map keys that are not
-    /// strings are written as their JSON text; extension values (notepack's `undefined`)
-    /// and non-finite floats become `null`.
+    /// The JSON form of a MessagePack value, as `JSON.stringify` would write what the
+    /// JavaScript decoder (`notepack.io`) makes of it. `bin` values become placeholders
+    /// numbered in the order they are met and are appended to `attachments`; map keys that
+    /// are not strings are written as their JSON text; timestamps (a JavaScript `Date`)
+    /// become their ISO 8601 text (`Date.prototype.toJSON`); map members whose value is
+    /// notepack 2.x's `undefined` are left out; other extension values and non-finite
+    /// floats become `null`.
     public init(messagePack value: MessagePackValue, attachments: inout [ByteBuffer]) {
         switch value {
-        case .null, .extended: self = .null
+        case .null: self = .null
+        case .extended:
+            self = value.timestamp?.iso8601.map(JSONValue.string) ?? .null
         case .bool(let value): self = .bool(value)
         case .int(let value): self = .number(JSONNumber(value))
         case .uint(let value): self = .number(JSONNumber(value))
@@ -66,7 +71,7 @@ extension JSONValue {
             self = .array(converted)
         case .map(let pairs):
             var object = JSONObject()
-            for pair in pairs {
+            for pair in pairs where !pair.value.isUndefined {
                 let key: String
                 if case .string(let string) = pair.key {
                     key = string
@@ -84,5 +89,89 @@ extension JSONValue {
     public init(messagePack value: MessagePackValue) {
         var attachments: [ByteBuffer] = []
         self.init(messagePack: value, attachments: &attachments)
+    }
+}
+
+// MARK: - JavaScript's extension values
+
+/// A point in time carried by a MessagePack timestamp.
+public struct MessagePackTimestamp: Sendable, Hashable {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    public var seconds: Int64
+    /// Nanoseconds within the second (0 ..< 1_000_000_000).
+    public var nanoseconds: UInt32
+
+    public init(seconds: Int64, nanoseconds: UInt32) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+
+    /// `Date.prototype.toJSON()` of the same instant: millisecond precision (a JavaScript
+    /// `Date` holds milliseconds; finer digits are cut), `Z`, and the extended `±YYYYYY`
+    /// year outside 0000–9999. Nil (JSON `null`, as for an invalid `Date`) beyond a
+    /// `Date`'s range of ±8.64e15 ms.
+    public var iso8601: String? {
+        let limit: Int64 = 8_640_000_000_000
+        guard seconds >= -limit, seconds < limit || (seconds == limit && nanoseconds < 1_000_000) else { return nil }
+        let milliseconds = Int64(nanoseconds / 1_000_000)
+        let days = seconds / 86_400 - (seconds % 86_400 < 0 ? 1 : 0)
+        let secondOfDay = seconds - days * 86_400
+        // Civil date from days since the epoch (H. Hinnant's `civil_from_days`).
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+
+        func padded(_ value: Int64, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let yearText = (0...9999).contains(year) ? padded(year, 4) : (year < 0 ? "-" : "+") + padded(abs(year), 6)
+        return "\(yearText)-\(padded(month, 2))-\(padded(day, 2))T\(padded(secondOfDay / 3600, 2)):"
+            + "\(padded(secondOfDay / 60 % 60, 2)):\(padded(secondOfDay % 60, 2)).\(padded(milliseconds, 3))Z"
+    }
+}
+
+extension MessagePackValue {
+    /// The instant of a timestamp: the MessagePack timestamp extension (type -1, 4, 8 or
+    /// 12 bytes), written by notepack.io 3.x for a `Date`, or notepack.io 2.x's own form
+    /// (`fixext 8`, type 0, big-endian signed milliseconds), which socket.io-msgpack-parser
+    /// 3.x uses. Nil for anything else.
+    public var timestamp: MessagePackTimestamp? {
+        guard case .extended(let type, let data) = self else { return nil }
+        let bytes = Array(data.readableBytesView)
+        func bigEndian(_ range: Range<Int>) -> UInt64 { bytes[range].reduce(0) { $0 << 8 | UInt64($1) } }
+        switch (type, bytes.count) {
+        case (-1, 4):
+            return MessagePackTimestamp(seconds: Int64(bigEndian(0..<4)), nanoseconds: 0)
+        case (-1, 8):
+            let packed = bigEndian(0..<8)
+            let nanoseconds = UInt32(packed >> 34)
+            guard nanoseconds < 1_000_000_000 else { return nil }
+            return MessagePackTimestamp(seconds: Int64(packed & 0x3_ffff_ffff), nanoseconds: nanoseconds)
+        case (-1, 12):
+            let nanoseconds = UInt32(bigEndian(0..<4))
+            guard nanoseconds < 1_000_000_000 else { return nil }
+            return MessagePackTimestamp(seconds: Int64(bitPattern: bigEndian(4..<12)), nanoseconds: nanoseconds)
+        case (0, 8):
+            let milliseconds = Int64(bitPattern: bigEndian(0..<8))
+            let remainder = milliseconds % 1000
+            return MessagePackTimestamp(
+                seconds: milliseconds / 1000 - (remainder < 0 ? 1 : 0),
+                nanoseconds: UInt32(remainder < 0 ? remainder + 1000 : remainder) * 1_000_000)
+        default:
+            return nil
+        }
+    }
+
+    /// notepack.io 2.x's `undefined` (`fixext 1`, type 0: `d4 00 00`).
+    public var isUndefined: Bool {
+        guard case .extended(0, let data) = self else { return false }
+        return data.readableBytes == 1
     }
 }

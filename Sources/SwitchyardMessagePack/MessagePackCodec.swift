@@ -169,9 +169,9 @@ extension MessagePackValue {
         case 0xc4: return .binary(try readBytes(count: Int(try integer(UInt8.self, &buffer)), from: &buffer))
         case 0xc5: return .binary(try readBytes(count: Int(try integer(UInt16.self, &buffer)), from: &buffer))
         case 0xc6: return .binary(try readBytes(count: Int(try integer(UInt32.self, &buffer)), from: &buffer))
-        case 0xc7: return try readExtension(count: Int(try integer(UInt8.self, &buffer)), from: &buffer)
-        case 0xc8: return try readExtension(count: Int(try integer(UInt16.self, &buffer)), from: &buffer)
-        case 0xc9: return try readExtension(count: Int(try integer(UInt32.self, &buffer)), from: &buffer)
+        case 0xc7: return try readVariableExtension(count: Int(try integer(UInt8.self, &buffer)), from: &buffer)
+        case 0xc8: return try readVariableExtension(count: Int(try integer(UInt16.self, &buffer)), from: &buffer)
+        case 0xc9: return try readVariableExtension(count: Int(try integer(UInt32.self, &buffer)), from: &buffer)
         case 0xca: return .float(Float(bitPattern: try integer(UInt32.self, &buffer)))
         case 0xcb: return .double(Double(bitPattern: try integer(UInt64.self, &buffer)))
         case 0xcc: return .int(Int64(try integer(UInt8.self, &buffer)))
@@ -225,6 +225,16 @@ extension MessagePackValue {
     private static func readExtension(count: Int, from buffer: inout ByteBuffer) throws(MessagePackError) -> MessagePackValue {
         let type = try integer(Int8.self, &buffer)
         return .extended(type: type, data: try readBytes(count: count, from: &buffer))
+    }
+
+    /// `ext 8/16/32`: notepack.io 2.x writes an `ArrayBuffer` as one of these with type 0
+    /// (its `lib/decode.js` reads them back as bytes), so type 0 here is binary. The fixed
+    /// sizes (`fixext 1`, `fixext 8`) with type 0 stay extensions: notepack 2.x's `undefined`
+    /// and `Date` (see ``isUndefined`` and ``timestamp``).
+    private static func readVariableExtension(count: Int, from buffer: inout ByteBuffer) throws(MessagePackError) -> MessagePackValue {
+        let value = try readExtension(count: count, from: &buffer)
+        if case .extended(0, let data) = value { return .binary(data) }
+        return value
     }
 
     private static func readArray(count: Int, from buffer: inout ByteBuffer, depth: Int) throws(MessagePackError) -> MessagePackValue {

@@ -92,4 +92,47 @@ struct MessagePackTests {
         #expect(JSONValue(messagePack: .extended(type: 0, data: ByteBuffer(bytes: [0]))) == .null)
         #expect(JSONValue(messagePack: .double(.infinity)) == .null)
     }
+
+    @Test("An undefined map member is left out and an undefined element is null, as JSON.stringify does")
+    func undefinedMembers() throws {
+        let value = try MessagePackValue(decoding: [0x82, 0xa1, 0x61, 0xd4, 0x00, 0x00, 0xa1, 0x62, 0x92, 0xd4, 0x00, 0x00, 0x01])
+        #expect(JSONValue(messagePack: value) == ["b": [.null, 1]])
+    }
+
+    @Test("notepack.io 2.x's ArrayBuffer (ext 8/16/32 with type 0) decodes as binary")
+    func arrayBufferExtension() throws {
+        #expect(try MessagePackValue(decoding: [0xc7, 0x03, 0x00, 1, 2, 3]) == .binary(ByteBuffer(bytes: [1, 2, 3])))
+        #expect(try MessagePackValue(decoding: [0xc8, 0x00, 0x01, 0x00, 9]) == .binary(ByteBuffer(bytes: [9])))
+        #expect(try MessagePackValue(decoding: [0xc7, 0x01, 0x05, 9]) == .extended(type: 5, data: ByteBuffer(bytes: [9])))
+    }
+
+    /// `new Date("2000-06-13T00:00:00.000Z")` as notepack.io 2.x and 3.x write it
+    /// (darrachequesne/notepack HISTORY.md, 3.0.0: `d7 00 00 00 00 df b7 62 9c 00` before,
+    /// `d6 ff 39 45 79 80` after); the other forms from the MessagePack specification's
+    /// timestamp extension (timestamp 64: nanoseconds in the upper 30 bits, seconds in the
+    /// lower 34; timestamp 96: 32-bit nanoseconds then signed 64-bit seconds).
+    @Test("Timestamps become Date.prototype.toJSON text", arguments: [
+        ([0xd6, 0xff, 0x39, 0x45, 0x79, 0x80], "2000-06-13T00:00:00.000Z"),
+        ([0xd7, 0x00, 0x00, 0x00, 0x00, 0xdf, 0xb7, 0x62, 0x9c, 0x00], "2000-06-13T00:00:00.000Z"),
+        ([0xd7, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "1969-12-31T23:59:59.999Z"),
+        // 500_000_123 ns << 34 | 1 s: milliseconds kept, the rest cut as a Date does.
+        ([0xd7, 0xff, 0x77, 0x35, 0x95, 0xec, 0x00, 0x00, 0x00, 0x01], "1970-01-01T00:00:01.500Z"),
+        ([0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "1969-12-31T23:59:59.000Z"),
+        // 253402300800 s: 10000-01-01, written with the extended year.
+        ([0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0, 0, 0, 0x3a, 0xff, 0xf4, 0x41, 0x80], "+010000-01-01T00:00:00.000Z"),
+        ([0xd6, 0xff, 0x00, 0x00, 0x00, 0x00], "1970-01-01T00:00:00.000Z"),
+    ] as [([UInt8], String)])
+    func timestamps(bytes: [UInt8], text: String) throws {
+        #expect(JSONValue(messagePack: try MessagePackValue(decoding: bytes)) == .string(text))
+    }
+
+    @Test("A timestamp beyond a JavaScript Date's range, or with nanoseconds of a second or more, is null")
+    func invalidTimestamps() throws {
+        let farFuture: [UInt8] = [0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        #expect(JSONValue(messagePack: try MessagePackValue(decoding: farFuture)) == .null)
+        let badNanoseconds: [UInt8] = [0xc7, 0x0c, 0xff, 0x3b, 0x9a, 0xca, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]
+        #expect(JSONValue(messagePack: try MessagePackValue(decoding: badNanoseconds)) == .null)
+        let smallest: [UInt8] = [0xd7, 0x00, 0x80, 0, 0, 0, 0, 0, 0, 0]
+        #expect(JSONValue(messagePack: try MessagePackValue(decoding: smallest)) == .null)
+    }
 }
