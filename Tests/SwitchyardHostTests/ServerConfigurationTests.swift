@@ -32,7 +32,7 @@ struct ServerConfigurationTests {
             {"listen": {"host": "0.0.0.0", "port": 8080}, "threads": 3, "logLevel": "debug",
              "engine": {"pingInterval": 1000, "pingTimeout": 500, "upgradeTimeout": 2000, "maxPayload": 4096,
                         "transports": ["websocket"], "cors": {"origins": ["https://*.example.com"], "credentials": false}},
-             "socketio": {"path": "/rt/", "connectTimeout": 3000, "ackTimeout": 4000, "maxAttachments": 2},
+             "socketio": {"path": "/rt/", "connectTimeout": 3000, "ackTimeout": 4000, "maxAttachments": 2, "parsers": ["msgpack"]},
              "plugins": {"directory": "/opt/p", "enabled": ["chat"], "preflight": false, "operationTimeout": 1500,
                          "settings": {"chat": {"max": 3}}},
              "routes": [{"namespace": "/chat", "event": "say", "operation": "messages.create", "ack": false},
@@ -53,6 +53,7 @@ struct ServerConfigurationTests {
         #expect(configuration.socketIO.connectTimeout == .seconds(3))
         #expect(configuration.socketIO.ackTimeout == .seconds(4))
         #expect(configuration.socketIO.maxAttachments == 2)
+        #expect(configuration.socketIO.parsers == [.msgpack])
         #expect(configuration.plugins.directory == "/opt/p")
         #expect(configuration.plugins.enabled == ["chat"])
         #expect(configuration.plugins.preflight == false)
@@ -73,6 +74,8 @@ struct ServerConfigurationTests {
         (#"{"listen": {"port": 70000}}"#, "test.json: listen.port: 70000 is out of range (0...65535)"),
         (#"{"engine": {"transports": ["carrier-pigeon"]}}"#, "test.json: engine.transports: unknown transport 'carrier-pigeon' (polling, websocket)"),
         (#"{"engine": {"transports": []}}"#, "test.json: engine.transports: at least one transport is needed"),
+        (#"{"socketio": {"parsers": ["cbor"]}}"#, "test.json: socketio.parsers: unknown parser 'cbor' (default, msgpack)"),
+        (#"{"socketio": {"parsers": []}}"#, "test.json: socketio.parsers: at least one parser is needed"),
         (#"{"engine": {"cors": {"origins": ["*", 3]}}}"#, "test.json: engine.cors.origins[1]: expected a string, found integer"),
         (#"{"application": "nope"}"#, "test.json: application: unknown setting"),
         (#"{"routes": [{"namespace": "/x"}]}"#, "test.json: routes[0]: a route needs namespace and event"),

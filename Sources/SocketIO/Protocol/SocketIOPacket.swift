@@ -81,6 +81,11 @@ public enum SocketIOProtocolError: Error, Hashable, Sendable, CustomStringConver
     case unexpectedBinary
     case unexpectedText
     case invalidState(String)
+    /// A binary message of the msgpack parser that is not a valid packet.
+    case invalidMessagePack(String)
+    /// A message the connection's parser does not accept (text on a msgpack connection, or
+    /// a parser that is not enabled).
+    case parserNotAccepted(String)
 
     public var description: String {
         switch self {
@@ -96,6 +101,8 @@ public enum SocketIOProtocolError: Error, Hashable, Sendable, CustomStringConver
         case .unexpectedBinary: return "binary data while not reconstructing a packet"
         case .unexpectedText: return "text packet while reconstructing a binary packet"
         case .invalidState(let what): return "invalid state: \(what)"
+        case .invalidMessagePack(let reason): return "invalid msgpack packet: \(reason)"
+        case .parserNotAccepted(let what): return "parser not accepted: \(what)"
         }
     }
 }

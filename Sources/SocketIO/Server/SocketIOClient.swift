@@ -18,6 +18,8 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
     /// A binary packet waiting for its attachments.
     private var reconstructing: (packet: SocketIOPacket, attachments: [ByteBuffer])?
     private var closed = false
+    /// The connection's parser, fixed by its first message (nil until then).
+    private(set) var parser: SocketIOParser?
 
     private static let connectTimeoutToken: UInt64 = 0
 
@@ -37,6 +39,13 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     func didReceive(text: ByteBuffer) {
         guard !closed else { return }
+        if parser == nil {
+            guard server.configuration.parsers.contains(.default) else {
+                return protocolViolation(.parserNotAccepted("text packets (the default parser) are disabled"))
+            }
+            parser = .default
+        }
+        guard parser == .default else { return protocolViolation(.parserNotAccepted("text packet on a msgpack connection")) }
         if reconstructing != nil { return protocolViolation(.unexpectedText) }
         let packet: SocketIOPacket
         do throws(SocketIOProtocolError) {
@@ -53,6 +62,22 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     func didReceive(binary: ByteBuffer) {
         guard !closed else { return }
+        if parser == nil {
+            // A default-parser client starts with a text CONNECT; binary first means msgpack.
+            guard server.configuration.parsers.contains(.msgpack) else {
+                return protocolViolation(.parserNotAccepted("binary packets (the msgpack parser) are disabled"))
+            }
+            parser = .msgpack
+        }
+        if parser == .msgpack {
+            do throws(SocketIOProtocolError) {
+                let (packet, attachments) = try SocketIOPacket.decodeMessagePack(binary, maxAttachments: server.configuration.maxAttachments)
+                route(packet, attachments: attachments)
+            } catch {
+                protocolViolation(error)
+            }
+            return
+        }
         guard var pending = reconstructing else { return protocolViolation(.unexpectedBinary) }
         pending.attachments.append(binary)
         guard pending.attachments.count == pending.packet.attachmentCount else {
@@ -122,7 +147,11 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     private func connect(namespace path: String, auth: ByteBuffer?) {
         guard let namespace = server.reserveNamespace(forConnect: path) else {
-            send([SocketIOPacketEncoder.connectError(namespace: path, message: "Invalid namespace", data: nil)])
+            send([
+                parser == .msgpack
+                    ? SocketIOMessagePackEncoder.invalidNamespace(path)
+                    : SocketIOPacketEncoder.connectError(namespace: path, message: "Invalid namespace", data: nil)
+            ])
             return
         }
         var authValue: JSONValue = .object(JSONObject())
@@ -156,13 +185,21 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         guard !closed else { return }
         switch decision {
         case .refuse(let message, let data):
-            send([SocketIOPacketEncoder.connectError(namespace: namespace.path, message: message, data: data)])
+            send([
+                parser == .msgpack
+                    ? SocketIOMessagePackEncoder.connectError(namespace: namespace.path, message: message, data: data)
+                    : SocketIOPacketEncoder.connectError(namespace: namespace.path, message: message, data: data)
+            ])
         case .accepted(let userInfo):
             let socket = SocketIOSocket(id: request.socketID, namespace: namespace, client: self, auth: request.auth)
             socket.userInfo = userInfo
             sockets.append(socket)
             namespace.adapter.add(socket)
-            send([SocketIOPacketEncoder.connect(namespace: namespace.path, socketID: socket.id)])
+            send([
+                socket.parser == .msgpack
+                    ? SocketIOMessagePackEncoder.connect(namespace: namespace.path, socketID: socket.id)
+                    : SocketIOPacketEncoder.connect(namespace: namespace.path, socketID: socket.id)
+            ])
             namespace.handler.connected(socket)
         }
     }

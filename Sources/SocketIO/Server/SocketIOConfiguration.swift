@@ -9,6 +9,9 @@ public struct SocketIOConfiguration: Sendable {
     public var ackTimeout: TimeAmount = .milliseconds(30_000)
     /// Most binary attachments one packet may announce (protects memory).
     public var maxAttachments: Int = 10
+    /// The parsers clients may use, chosen per connection from its first message (text:
+    /// `default`, binary: `msgpack`).
+    public var parsers: Set<SocketIOParser> = [.default, .msgpack]
 
     public init() {}
 }

@@ -131,9 +131,12 @@ public struct SocketIOBroadcastPacket: Sendable {
         self.arguments = arguments
     }
 
-    /// The wire messages for a namespace.
-    func messages(namespace: String) -> [OutboundMessage] {
-        SocketIOPacketEncoder.event(namespace: namespace, name: event, arguments: arguments)
+    /// The wire messages for a namespace, as a parser writes them.
+    func messages(namespace: String, parser: SocketIOParser = .default) -> [OutboundMessage] {
+        switch parser {
+        case .default: return SocketIOPacketEncoder.event(namespace: namespace, name: event, arguments: arguments)
+        case .msgpack: return [SocketIOMessagePackEncoder.event(namespace: namespace, name: event, arguments: arguments)]
+        }
     }
 }
 
@@ -183,20 +186,41 @@ public struct LocalBackplane: SocketIOBackplane {
     public static func deliverLocally(_ packet: SocketIOBroadcastPacket, namespace: SocketIONamespace, options: BroadcastOptions) {
         let targets = namespace.adapter.sockets(matching: options)
         guard !targets.isEmpty else { return }
-        let messages = packet.messages(namespace: namespace.path)
+        let encoded = EncodedBroadcast(packet, namespace: namespace.path, for: targets)
         var byLoop: [ObjectIdentifier: (EventLoop, [SocketIOSocket])] = [:]
         for socket in targets {
             let loop = socket.eventLoop
             if loop.inEventLoop {
-                socket.sendRaw(messages)
+                socket.sendRaw(encoded.messages(for: socket.parser))
             } else {
                 byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(socket)
             }
         }
         for (loop, sockets) in byLoop.values {
             loop.execute {
-                for socket in sockets { socket.sendRaw(messages) }
+                for socket in sockets { socket.sendRaw(encoded.messages(for: socket.parser)) }
             }
         }
+    }
+}
+
+/// A broadcast encoded once for each parser its targets use, and never for the others.
+struct EncodedBroadcast: Sendable {
+    private(set) var json: [OutboundMessage] = []
+    private(set) var msgpack: [OutboundMessage] = []
+
+    init(_ packet: SocketIOBroadcastPacket, namespace: String, for targets: [SocketIOSocket]) {
+        var needsJSON = false
+        var needsMessagePack = false
+        for socket in targets {
+            if socket.parser == .msgpack { needsMessagePack = true } else { needsJSON = true }
+            if needsJSON, needsMessagePack { break }
+        }
+        if needsJSON { json = packet.messages(namespace: namespace, parser: .default) }
+        if needsMessagePack { msgpack = packet.messages(namespace: namespace, parser: .msgpack) }
+    }
+
+    func messages(for parser: SocketIOParser) -> [OutboundMessage] {
+        parser == .msgpack ? msgpack : json
     }
 }

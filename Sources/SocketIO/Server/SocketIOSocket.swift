@@ -15,6 +15,8 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// The CONNECT payload (`{}` when none was sent).
     public let auth: JSONValue
     let client: SocketIOClient
+    /// How this socket's connection writes packets (fixed before the socket exists).
+    public let parser: SocketIOParser
 
     /// Application state attached to the socket (confined to ``eventLoop``).
     public var userInfo: (any Sendable)?
@@ -52,6 +54,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         self.id = id
         self.namespace = namespace
         self.client = client
+        self.parser = client.parser ?? .default
         self.auth = auth
     }
 
@@ -99,6 +102,10 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// Sends an event to this socket's client.
     public func emit(_ event: String, _ arguments: SocketIOArguments = SocketIOArguments()) {
         let path = namespace.path
+        if parser == .msgpack {
+            let message = SocketIOMessagePackEncoder.event(namespace: path, name: event, arguments: arguments)
+            return onLoop { self.sendRaw([message]) }
+        }
         sendPacket(capacity: SocketIOPacketEncoder.eventCapacity(namespace: path, name: event, arguments: arguments), attachments: arguments.attachments) {
             SocketIOPacketEncoder.writeEvent(namespace: path, name: event, arguments: arguments, ackID: nil, into: &$0)
         }
@@ -127,6 +134,9 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
             let deadline = self.eventLoop.now + (timeout ?? self.namespace.server.configuration.ackTimeout)
             self.client.connection.timers.schedule(at: deadline, target: self, token: id)
             let path = self.namespace.path
+            if self.parser == .msgpack {
+                return self.sendRaw([SocketIOMessagePackEncoder.event(namespace: path, name: event, arguments: arguments, ackID: id)])
+            }
             self.sendPacket(capacity: SocketIOPacketEncoder.eventCapacity(namespace: path, name: event, arguments: arguments), attachments: arguments.attachments) {
                 SocketIOPacketEncoder.writeEvent(namespace: path, name: event, arguments: arguments, ackID: id, into: &$0)
             }
@@ -154,6 +164,10 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
 
     func sendAck(id: UInt64, arguments: SocketIOArguments) {
         let path = namespace.path
+        if parser == .msgpack {
+            let message = SocketIOMessagePackEncoder.ack(namespace: path, ackID: id, arguments: arguments)
+            return onLoop { self.sendRaw([message]) }
+        }
         sendPacket(capacity: SocketIOPacketEncoder.ackCapacity(namespace: path, arguments: arguments), attachments: arguments.attachments) {
             SocketIOPacketEncoder.writeAck(namespace: path, ackID: id, arguments: arguments, into: &$0)
         }
@@ -213,7 +227,11 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
                 return
             }
             guard self.connected else { return }
-            self.client.send([SocketIOPacketEncoder.disconnect(namespace: self.namespace.path)])
+            self.client.send([
+                self.parser == .msgpack
+                    ? SocketIOMessagePackEncoder.disconnect(namespace: self.namespace.path)
+                    : SocketIOPacketEncoder.disconnect(namespace: self.namespace.path)
+            ])
             self.onClose(reason: .serverNamespaceDisconnect)
         }
     }

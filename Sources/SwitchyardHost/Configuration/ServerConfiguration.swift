@@ -18,7 +18,7 @@ import SwitchyardJSON
 ///               "upgradeTimeout": 10000, "transports": ["polling", "websocket"],
 ///               "cors": { "origins": ["*"], "credentials": true } },
 ///   "socketio": { "path": "/socket.io/", "connectTimeout": 45000, "ackTimeout": 30000,
-///                 "maxAttachments": 10 },
+///                 "maxAttachments": 10, "parsers": ["default", "msgpack"] },
 ///   "plugins": { "directory": "plugins", "enabled": ["chat"], "preflight": true,
 ///                "operationTimeout": 10000, "settings": { "chat": { "maxRooms": 10 } } },
 ///   "routes": [ { "namespace": "/chat", "event": "say", "operation": "messages.create", "ack": true } ],
@@ -96,6 +96,19 @@ public struct ServerConfiguration: Sendable {
             if let ms = try socketReader.int("connectTimeout", range: 1...86_400_000) { socketIO.connectTimeout = .milliseconds(Int64(ms)) }
             if let ms = try socketReader.int("ackTimeout", range: 1...86_400_000) { socketIO.ackTimeout = .milliseconds(Int64(ms)) }
             socketIO.maxAttachments = try socketReader.int("maxAttachments", range: 0...1000) ?? socketIO.maxAttachments
+            if let names = try socketReader.strings("parsers") {
+                var parsers: Set<SocketIOParser> = []
+                for name in names {
+                    guard let parser = SocketIOParser(rawValue: name) else {
+                        throw ConfigurationError(source: source, keyPath: "socketio.parsers", problem: "unknown parser '\(name)' (default, msgpack)")
+                    }
+                    parsers.insert(parser)
+                }
+                guard !parsers.isEmpty else {
+                    throw ConfigurationError(source: source, keyPath: "socketio.parsers", problem: "at least one parser is needed")
+                }
+                socketIO.parsers = parsers
+            }
             try socketReader.finish()
         }
         if var pluginsReader = try root.object("plugins") {
