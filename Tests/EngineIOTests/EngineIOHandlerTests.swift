@@ -490,10 +490,32 @@ struct EngineIOHandlerTests {
         #expect(try ws.readTexts() == ["4queued", "4after"])
         #expect(app.transportChanges == [.websocket])
 
-        // Polling with this sid is over, and a second WebSocket is refused.
+        // Polling with this sid is over. A second WebSocket is accepted and closed at once,
+        // as the reference server does; the upgraded one carries on.
         #expect(try pollConnection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=\(sid)")?.status == 400)
         let second = try server.connect()
-        #expect(try second.upgrade("/socket.io/?EIO=4&transport=websocket&sid=\(sid)")?.status == 400)
+        #expect(try second.upgrade("/socket.io/?EIO=4&transport=websocket&sid=\(sid)")?.status == 101)
+        #expect(try second.readFrames().map(\.description) == ["close([3, 232])"])
+        try ws.sendText("4still")
+        #expect(try ws.readTexts() == ["4still"])
+        #expect(app.closeReasons == [])
+    }
+
+    @Test("A second WebSocket during an upgrade is accepted and closed; the first one completes the upgrade")
+    func secondWebSocketDuringUpgrade() throws {
+        let pollConnection = try server.connect()
+        let sid = try openPollingSession(pollConnection)
+        let ws = try server.connect()
+        #expect(try ws.upgrade("/socket.io/?EIO=4&transport=websocket&sid=\(sid)")?.status == 101)
+        try ws.sendText("2probe")
+        #expect(try ws.readTexts() == ["3probe"])
+        let second = try server.connect()
+        #expect(try second.upgrade("/socket.io/?EIO=4&transport=websocket&sid=\(sid)")?.status == 101)
+        #expect(try second.readFrames().map(\.description) == ["close([3, 232])"])
+        try ws.sendText("5")
+        try ws.sendText("4upgraded")
+        #expect(try ws.readTexts() == ["4upgraded"])
+        #expect(app.transportChanges == [.websocket])
     }
 
     @Test("An upgrade that never sends '5' is dropped after upgradeTimeout; polling goes on")

@@ -40,17 +40,23 @@ public final class EngineIOHTTPServer: Sendable {
     /// Installs the per-connection pipeline (also used by tests on `EmbeddedChannel`).
     public func configure(channel: Channel) -> EventLoopFuture<Void> {
         let httpHandler = EngineIOHTTPHandler(endpoints: endpoints, fallback: fallback)
+        // What `shouldUpgrade` decided for this connection's WebSocket, read when the
+        // handshake has completed. Both run on the channel's loop.
+        let decision = NIOLoopBoundBox<WebSocketDecision?>(nil, eventLoop: channel.eventLoop)
         let maxFrameSize = endpoints.map(\.configuration.maxPayload).max() ?? 1_000_000
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: maxFrameSize,
             // EngineIOWebSocketHandler answers protocol errors itself, with a clean close.
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
-                self.shouldUpgrade(channel: channel, head: head)
+                self.shouldUpgrade(channel: channel, head: head).map { verdict in
+                    decision.value = verdict
+                    return verdict == nil ? nil : HTTPHeaders()
+                }
             },
             upgradePipelineHandler: { channel, head in
                 channel.pipeline.removeHandler(httpHandler).flatMap {
-                    self.installWebSocket(channel: channel, head: head)
+                    self.installWebSocket(channel: channel, decision: decision.value)
                 }
             }
         )
@@ -76,7 +82,22 @@ public final class EngineIOHTTPServer: Sendable {
         return (endpoint, target)
     }
 
-    private func shouldUpgrade(channel: Channel, head: HTTPRequestHead) -> EventLoopFuture<HTTPHeaders?> {
+    /// What becomes of a WebSocket request once its handshake has completed.
+    enum WebSocketDecision: Sendable {
+        /// A new session on this WebSocket.
+        case newSession(EngineIOServer, EngineIOHandshake)
+        /// The probe transport of a polling session's upgrade (reserved in the session).
+        case upgrade(EngineIOConnection)
+        /// The session exists but has upgraded already, or is upgrading on another
+        /// WebSocket: the reference server (engine.io `Server.onWebSocket`) completes the
+        /// handshake and closes this socket, so a client library that treats any answer but
+        /// 101 as an error sees a clean close instead.
+        case superfluous
+    }
+
+    /// `nil` refuses the upgrade: the request goes on to the HTTP handler, which replies
+    /// with the reason (unknown session id, bad transport, disallowed origin…).
+    private func shouldUpgrade(channel: Channel, head: HTTPRequestHead) -> EventLoopFuture<WebSocketDecision?> {
         guard let (endpoint, target) = endpoint(for: head) else { return channel.eventLoop.makeSucceededFuture(nil) }
         let kind = EngineIORequestKind.classify(
             method: head.method,
@@ -87,36 +108,40 @@ public final class EngineIOHTTPServer: Sendable {
         )
         switch kind {
         case .success(.handshake(.websocket)):
-            return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+            let handshake = EngineIOHandshake(
+                uri: head.uri,
+                headers: head.headers,
+                query: target.query,
+                remoteAddress: channel.remoteAddress,
+                transport: .websocket
+            )
+            return channel.eventLoop.makeSucceededFuture(.newSession(endpoint, handshake))
         case .success(.upgrade(let sid)):
             guard let session = endpoint.session(id: sid) else { return channel.eventLoop.makeSucceededFuture(nil) }
-            return session.eventLoop.submit { session.reserveUpgrade() ? HTTPHeaders() : nil }
-                .hop(to: channel.eventLoop)
+            return session.eventLoop.submit { () -> WebSocketDecision? in
+                session.reserveUpgrade() ? .upgrade(session) : .superfluous
+            }
+            .hop(to: channel.eventLoop)
         default:
-            // Refused: the request continues to the HTTP handler, which replies with the reason.
             return channel.eventLoop.makeSucceededFuture(nil)
         }
     }
 
-    private func installWebSocket(channel: Channel, head: HTTPRequestHead) -> EventLoopFuture<Void> {
-        guard let (endpoint, target) = endpoint(for: head) else {
-            return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.unsupportedWebSocketTarget)
-        }
+    private func installWebSocket(channel: Channel, decision: WebSocketDecision?) -> EventLoopFuture<Void> {
         let role: EngineIOWebSocketHandler.Role
-        if let sid = target.query["sid"] {
-            guard let session = endpoint.session(id: sid) else { return channel.close() }
+        let maxMessageSize: Int
+        switch decision {
+        case .newSession(let endpoint, let handshake):
+            role = .newSession(endpoint, handshake)
+            maxMessageSize = endpoint.configuration.maxPayload
+        case .upgrade(let session):
             role = .upgrade(session)
-        } else {
-            role = .newSession(
-                endpoint,
-                EngineIOHandshake(
-                    uri: head.uri,
-                    headers: head.headers,
-                    query: target.query,
-                    remoteAddress: channel.remoteAddress,
-                    transport: .websocket
-                )
-            )
+            maxMessageSize = session.endpoint.configuration.maxPayload
+        case .superfluous:
+            role = .superfluous
+            maxMessageSize = 125
+        case nil:
+            return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.unsupportedWebSocketTarget)
         }
         // NIO's upgrader has just added its frame encoder and decoder. The handler does
         // its own framing on raw bytes, so the decoder goes and the handler is placed in
@@ -128,7 +153,7 @@ public final class EngineIOHTTPServer: Sendable {
             operations.removeHandler(context: decoder, promise: nil)
             let encoder = try operations.handler(type: WebSocketFrameEncoder.self)
             try operations.addHandler(
-                EngineIOWebSocketHandler(role: role, eventLoop: channel.eventLoop, maxMessageSize: endpoint.configuration.maxPayload),
+                EngineIOWebSocketHandler(role: role, eventLoop: channel.eventLoop, maxMessageSize: maxMessageSize),
                 position: .before(encoder)
             )
             return channel.eventLoop.makeSucceededVoidFuture()

@@ -18,6 +18,10 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
         case newSession(EngineIOServer, EngineIOHandshake)
         /// This WebSocket upgrades an existing polling session.
         case upgrade(EngineIOConnection)
+        /// This WebSocket names a session that has already upgraded (or is upgrading on
+        /// another WebSocket). As the reference server does, the handshake completes and the
+        /// socket is closed at once, leaving the session's transport untouched.
+        case superfluous
     }
 
     private let role: Role
@@ -57,6 +61,8 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
         case .upgrade(let session):
             self.session = session
             onSessionLoop(session) { $0.attachProbe(self) }
+        case .superfluous:
+            closeNow()
         }
     }
 

@@ -15,7 +15,7 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
     public let timers: EventLoopTimerQueue
 
     private var machine: EngineIOSessionStateMachine
-    private unowned let endpoint: EngineIOServer
+    unowned let endpoint: EngineIOServer
     private var handler: (any EngineIOConnectionHandler)?
 
     private var parkedPoll: EngineIOPollRequest?
