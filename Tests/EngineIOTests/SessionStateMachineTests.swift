@@ -75,6 +75,27 @@ struct SessionStateMachineTests {
         #expect(machine.nextDeadline == nil)
     }
 
+    @Test("The pong is due pingTimeout after the ping was due, even when its timer fired late")
+    func pongDeadlineFollowsTheSchedule() {
+        var machine = EngineIOSessionStateMachine(transport: .polling, timing: timing, now: start)
+        // The ping timer fires 40 ms late (a busy loop): the session still ends at 300 + 200.
+        #expect(machine.deadlineReached(now: at(340)) == .sendPing(.queued))
+        #expect(machine.nextDeadline == at(500))
+        let action = machine.deadlineReached(now: at(500))
+        #expect(action == .close(.closed(reason: .pingTimeout, answerParkedPoll: nil, closeWebSocket: false, closeProbe: false, awaitFinalPoll: false)))
+        // A poll that arrives after the pong deadline finds the session gone (the official
+        // suite's "closes the session upon ping timeout" polls at exactly 300 + 200 ms).
+        #expect(machine.pollRequestArrived() == .rejectClosed)
+    }
+
+    @Test("A ping sent very late (a stalled loop) still leaves the client half of pingTimeout")
+    func stalledPingKeepsHalfTheTimeout() {
+        var machine = EngineIOSessionStateMachine(transport: .websocket, timing: timing, now: start)
+        #expect(machine.deadlineReached(now: at(900)) == .sendPing(.writeWebSocket(.ping)))
+        #expect(machine.nextDeadline == at(1000))
+        #expect(machine.deadlineReached(now: at(999)) == .none)
+    }
+
     @Test("A polling session's ping waits in the queue until the next poll")
     func pingQueuedOnPolling() {
         var machine = EngineIOSessionStateMachine(transport: .polling, timing: timing, now: start)
@@ -134,6 +155,29 @@ struct SessionStateMachineTests {
         _ = machine.pollRequestArrived()
         let action = machine.packetReceived(try inbound("1"), now: at(5))
         #expect(action == .close(.closed(reason: .transportClose, answerParkedPoll: [.noop], closeWebSocket: false, closeProbe: false, awaitFinalPoll: false)))
+    }
+
+    @Test("A client close that overtakes its own poll: that poll gets noop, the next one is refused")
+    func clientCloseRacingItsPoll() throws {
+        var machine = EngineIOSessionStateMachine(transport: .polling, timing: timing, now: start)
+        #expect(machine.send(message("dropped")) == .queued)
+        let action = machine.packetReceived(try inbound("1"), now: at(5))
+        #expect(action == .close(.closed(reason: .transportClose, answerParkedPoll: nil, closeWebSocket: false, closeProbe: false, awaitFinalPoll: true)))
+        #expect(!machine.isOpen)
+        #expect(machine.pollRequestArrived() == .respondAndFinish([.noop]))
+        #expect(machine.isFinished)
+        #expect(machine.pollRequestArrived() == .rejectClosed)
+    }
+
+    @Test("A client close whose poll never comes is finished after pingTimeout")
+    func clientCloseWithoutAPoll() throws {
+        var machine = EngineIOSessionStateMachine(transport: .polling, timing: timing, now: start)
+        _ = machine.packetReceived(try inbound("1"), now: at(5))
+        #expect(machine.nextDeadline == at(205))
+        #expect(machine.deadlineReached(now: at(204)) == .none)
+        #expect(machine.deadlineReached(now: at(205)) == .finishClosing)
+        #expect(machine.isFinished)
+        #expect(machine.pollRequestArrived() == .rejectClosed)
     }
 
     @Test("Messages are delivered; noop, open and upgrade packets on the transport are ignored")

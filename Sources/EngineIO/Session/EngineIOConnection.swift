@@ -109,6 +109,7 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
 
     func pollArrived(_ request: EngineIOPollRequest) {
         eventLoop.assertInEventLoop()
+        runDueDeadlines(now: eventLoop.now)
         switch machine.pollRequestArrived() {
         case .respond(let packets):
             request.respond(packets)
@@ -138,9 +139,13 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
     /// A POST body, already decoded. Returns the reply for the POST.
     func dataReceived(_ packets: [EngineIOInboundPacket]) -> EngineIOHTTPError? {
         eventLoop.assertInEventLoop()
-        guard machine.isOpen else { return EngineIOHTTPError(.unknownSessionID) }
-        guard machine.transport == .polling else { return EngineIOHTTPError(.badRequest) }
         let now = eventLoop.now
+        runDueDeadlines(now: now)
+        guard machine.isOpen else {
+            updateTimer()
+            return EngineIOHTTPError(.unknownSessionID)
+        }
+        guard machine.transport == .polling else { return EngineIOHTTPError(.badRequest) }
         for packet in packets {
             guard machine.isOpen else { break }
             handle(machine.packetReceived(packet, now: now))
@@ -232,6 +237,14 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
     public func timerFired(token: UInt64, now: NIODeadline) {
         guard token == timerToken else { return }
         armedDeadline = nil
+        runDueDeadlines(now: now)
+        updateTimer()
+    }
+
+    /// Performs whatever fell due by `now`. Also called when a request arrives, so that it
+    /// meets the session as its deadlines say, whether or not the timer has fired yet (a
+    /// poll that arrives after the pong was due finds the session closed by `ping timeout`).
+    private func runDueDeadlines(now: NIODeadline) {
         loop: while true {
             switch machine.deadlineReached(now: now) {
             case .none:
@@ -247,7 +260,6 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
                 endpoint.remove(self)
             }
         }
-        updateTimer()
     }
 
     private func updateTimer() {

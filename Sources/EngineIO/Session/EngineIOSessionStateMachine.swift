@@ -156,11 +156,13 @@ public struct EngineIOSessionStateMachine: Sendable {
         switch lifecycle {
         case .closed:
             return .rejectClosed
-        case .closing:
+        case .closing(let reason, _):
+            // A server-side close delivers what was queued and the close packet; the
+            // client's own close answers the poll that raced it with a noop.
             var packets = Array(outbox)
             outbox.removeAll()
-            packets.append(.close)
-            lifecycle = .closed(closeReason!)
+            packets.append(reason == .transportClose ? .noop : .close)
+            lifecycle = .closed(reason)
             return .respondAndFinish(packets)
         case .open:
             break
@@ -221,7 +223,7 @@ public struct EngineIOSessionStateMachine: Sendable {
             heartbeat = .waitingToPing(now + timing.pingInterval)
             return .ignore
         case .close:
-            return .close(close(.transportClose))
+            return .close(close(.transportClose, now: now))
         case .ping:
             // Engine.IO v4 heartbeats go from server to client only.
             return .close(close(.transportError))
@@ -324,13 +326,25 @@ public struct EngineIOSessionStateMachine: Sendable {
         }
         switch heartbeat {
         case .waitingToPing(let deadline) where now >= deadline:
-            heartbeat = .awaitingPong(now + timing.pingTimeout)
+            heartbeat = .awaitingPong(Self.pongDeadline(pingDue: deadline, sentAt: now, pingTimeout: timing.pingTimeout))
             return .sendPing(send(.ping))
         case .awaitingPong(let deadline) where now >= deadline:
             return .close(close(.pingTimeout))
         default:
             return .none
         }
+    }
+
+    /// When the pong for a ping due at `pingDue` and sent at `sentAt` must have arrived.
+    ///
+    /// The heartbeat is a schedule, not a chain of relative timers: the pong is due
+    /// `pingTimeout` after the ping was *due*, so a timer that fires a little late (a busy
+    /// loop) does not move the session's end, and a client that waits `pingInterval +
+    /// pingTimeout` after the handshake finds the session gone, as on the reference server
+    /// (the official suite's "closes the session upon ping timeout" does exactly that). A
+    /// ping sent very late (a stalled loop) still leaves the client half of `pingTimeout`.
+    static func pongDeadline(pingDue: NIODeadline, sentAt: NIODeadline, pingTimeout: TimeAmount) -> NIODeadline {
+        max(pingDue + pingTimeout, sentAt + .nanoseconds(pingTimeout.nanoseconds / 2))
     }
 
     // MARK: - Closing
@@ -352,7 +366,8 @@ public struct EngineIOSessionStateMachine: Sendable {
     ///
     /// A server-side close of a polling session with no parked poll keeps the session
     /// reachable (``Lifecycle/closing(_:deadline:)``) so the client's next poll receives
-    /// the queued packets and the close packet instead of a 400.
+    /// the queued packets and the close packet instead of a 400; the client's own close
+    /// (given `now`) keeps it reachable for one poll that was already on its way.
     public mutating func close(_ reason: EngineIOCloseReason, now: NIODeadline? = nil) -> CloseAction {
         guard case .open = lifecycle else { return .none }
         let closeProbe = upgrade != .none
@@ -376,6 +391,15 @@ public struct EngineIOSessionStateMachine: Sendable {
             }
             if serverInitiated, let now {
                 lifecycle = .closing(reason, deadline: now + timing.pingInterval + timing.pingTimeout)
+                return .closed(reason: reason, answerParkedPoll: nil, closeWebSocket: false, closeProbe: closeProbe, awaitFinalPoll: true)
+            }
+            if reason == .transportClose, let now {
+                // The client's close packet came with no poll parked, but its GET may be on
+                // the way (a client closes while polling; the GET and the POST travel on two
+                // connections, possibly two event loops): that GET gets the noop it would have
+                // got had it been parked first; the next one gets 400.
+                outbox.removeAll()
+                lifecycle = .closing(reason, deadline: now + timing.pingTimeout)
                 return .closed(reason: reason, answerParkedPoll: nil, closeWebSocket: false, closeProbe: closeProbe, awaitFinalPoll: true)
             }
             outbox.removeAll()
