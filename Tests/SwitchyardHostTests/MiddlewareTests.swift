@@ -224,6 +224,41 @@ struct MiddlewareTests {
         #expect(packets[2] == "1/b,")
     }
 
+    @Test("unknownEvents 'ignore': no answer for an unrouted event, even with an ack id; the socket stays")
+    func unknownEventsIgnored() throws {
+        let (server, _) = try PluginRuntimeTests.serve(configuration: #"""
+            {"middleware": {"unknownEvents": "error"}, "namespaces": {"/b": {"unknownEvents": "ignore"}}}
+            """#)
+        let client = try RawSocketIOClient.open(server)
+        _ = try client.join("/b")
+        _ = try client.received()
+        try client.send(#"2/b,["nobody-listens"]"#)
+        try client.send(#"2/b,4["nobody-listens",1]"#)
+        // A numeric event name (socket.io-parser accepts numbers) and an ack nobody waits for.
+        try client.send(#"2/b,5[42,"x"]"#)
+        try client.send(#"3/b,77["late"]"#)
+        #expect(try client.received() == [])
+        try client.send(#"2/b,6["validated",{"n":3,"tags":["a"]}]"#)
+        #expect(try client.received() == [#"3/b,6["valid"]"#])
+    }
+
+    @Test("unknownEvents defaults to 'error' and the defaults in middleware apply to every namespace")
+    func unknownEventsDefaults() throws {
+        for (configuration, answered) in [(#"{}"#, true), (#"{"middleware": {"unknownEvents": "ignore"}}"#, false)] {
+            let (server, _) = try PluginRuntimeTests.serve(configuration: configuration)
+            let client = try RawSocketIOClient.open(server)
+            _ = try client.join("/b")
+            _ = try client.received()
+            try client.send(#"2/b,4["nobody-listens"]"#)
+            let packets = try client.received()
+            if answered {
+                #expect(try errorOf(packets.first, prefix: "3/b,4")["code"] == "unknown_event")
+            } else {
+                #expect(packets == [])
+            }
+        }
+    }
+
     @Test("Referencing a guard or resolver no plugin provides is refused at startup")
     func unknownReferences() throws {
         #expect {

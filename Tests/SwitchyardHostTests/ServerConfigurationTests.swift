@@ -24,6 +24,8 @@ struct ServerConfigurationTests {
         #expect(configuration.engine.cors == .allowAll)
         #expect(configuration.plugins.enabled == ["conformance"])
         #expect(configuration.engineioEchoPath == "/engine.io/")
+        // The reference server has no listener for unknown events: nothing is sent back.
+        #expect(configuration.middleware.unknownEvents == .ignore)
     }
 
     @Test("Every setting is read")
@@ -85,6 +87,7 @@ struct ServerConfigurationTests {
         (#"{"namespaces": {"/x": {"connect": [{"use": "guard", "name": "require-role"}]}}}"#, "test.json: namespaces./x.connect[0]: require-role needs 'role'"),
         (#"{"routes": [{"namespace": "/x", "event": "e", "operation": "o", "acks": true}]}"#, "test.json: routes[0].acks: unknown setting"),
         (#"{"plugins": {"enabled": "chat"}}"#, "test.json: plugins.enabled: expected an array of strings, found string"),
+        (#"{"namespaces": {"/x": {"unknownEvents": "shrug"}}}"#, "test.json: namespaces./x.unknownEvents: expected one of error, ignore"),
         (#"{"namespaces": {"/chat": {"identiy": "x"}}}"#, "test.json: namespaces./chat.identiy: unknown setting"),
         (#"{"logLevel": "loud"}"#, "test.json: logLevel: expected one of trace, debug, info, notice, warning, error, critical"),
         (#"[]"#, "test.json: expected an object, found array"),

@@ -13,6 +13,7 @@ Timing rules used by the tests:
 import base64
 import http.client
 import json
+import threading
 import time
 import urllib.parse
 
@@ -333,6 +334,60 @@ def refused_upgrade(ws_base, path, **params):
             raise AssertionError(f"refused upgrade body is not JSON: {body!r}") from None
     socket.close()
     raise AssertionError(f"WebSocket upgrade to {url} was accepted (101), expected an HTTP error reply")
+
+
+def assert_accepted_then_closed(ws_base, path, **params):
+    """A WebSocket request the server completes (101) and then closes at once, sending nothing
+    but the close frame: what the reference server does with a WebSocket for a session that
+    has already upgraded (engine.io `Server.onWebSocket`: "transport had already been
+    upgraded" → `websocket.close()`). Node's `ws` client throws on any non-101 answer."""
+    url = websocket_url(ws_base, path, **params)
+    try:
+        socket = RawWebSocket(url)
+    except websocket.WebSocketBadStatusException as error:
+        raise AssertionError(f"{url}: HTTP {error.status_code} {error.resp_body!r}, expected 101 then a close") from None
+    try:
+        received = socket.wait_closed(CLOSE_DEADLINE, answer_pings=False)
+        assert received == [], f"the superfluous WebSocket received {received!r} before its close"
+    finally:
+        socket.close()
+
+
+def race(*calls):
+    """Runs the calls at the same moment on threads (like the official suites' Promise.all of
+    two fetches) and returns their results in order."""
+    results = [None] * len(calls)
+    errors = []
+    barrier = threading.Barrier(len(calls))
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=REPLY_DEADLINE)
+            results[index] = call()
+        except BaseException as error:  # re-raised in the caller
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=REPLY_DEADLINE + PING_INTERVAL + SLACK)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def assert_forceful_polling_close(polling, rounds=20):
+    """The official suites' "forcefully closes the session" (HTTP long-polling): a GET and a
+    POST `1` sent at the same moment; the GET is answered 200 `6` whichever of the two the
+    server sees first, and the next GET 400 (Session ID unknown). Repeated, because the order
+    in which the server sees the two varies from round to round."""
+    for round_number in range(rounds):
+        sid, _ = polling.handshake()
+        poll, post = race(lambda: polling.get(sid), lambda: polling.post(sid, "1"))
+        assert (post.status_code, post.text) == (200, "ok"), f"round {round_number}: POST 1 got {post.status_code} {post.text!r}"
+        assert (poll.status_code, poll.text) == (200, "6"), f"round {round_number}: GET got {poll.status_code} {poll.text!r}"
+        assert_error(polling.get(sid), 1)
 
 
 def assert_refused(ws_base, path, code, **params):

@@ -36,7 +36,7 @@ struct ConfigReader {
 
     private func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    private func error(_ key: String, _ problem: String) -> ConfigurationError {
+    func error(_ key: String, _ problem: String) -> ConfigurationError {
         ConfigurationError(source: source, keyPath: keyPath(key), problem: problem)
     }
 

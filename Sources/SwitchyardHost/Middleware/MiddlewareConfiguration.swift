@@ -110,21 +110,33 @@ public struct StrikePolicy: Hashable, Sendable {
     }
 }
 
+/// What a namespace does with an event that no route serves.
+public enum UnknownEventPolicy: String, Hashable, Sendable, CaseIterable {
+    /// The client is told: an error ack (or an `error` event) of kind `not_found`, code
+    /// `unknown_event`. The default: a typo in an event name shows up at once.
+    case error
+    /// Nothing is sent back, as socket.io does for an event nobody listens to (the official
+    /// protocol suites expect it); an ack the client asked for never comes.
+    case ignore
+}
+
 /// The middleware settings of a namespace (or the defaults for all).
 public struct MiddlewareConfiguration: Hashable, Sendable {
     public var connect: [ConnectStep]?
     public var events: [EventStep]?
     public var strikes: StrikePolicy?
+    public var unknownEvents: UnknownEventPolicy?
 
-    public init(connect: [ConnectStep]? = nil, events: [EventStep]? = nil, strikes: StrikePolicy? = nil) {
+    public init(connect: [ConnectStep]? = nil, events: [EventStep]? = nil, strikes: StrikePolicy? = nil, unknownEvents: UnknownEventPolicy? = nil) {
         self.connect = connect
         self.events = events
         self.strikes = strikes
+        self.unknownEvents = unknownEvents
     }
 }
 
 extension ConfigReader {
-    /// Reads `connect`, `events` and `strikes` of a namespace or of the defaults.
+    /// Reads `connect`, `events`, `strikes` and `unknownEvents` of a namespace or of the defaults.
     mutating func middleware() throws(ConfigurationError) -> MiddlewareConfiguration {
         var configuration = MiddlewareConfiguration()
         if let steps = try objects("connect") {
@@ -140,6 +152,12 @@ extension ConfigReader {
             let window = try strikes.int("window", range: 1...86_400_000) ?? 60_000
             configuration.strikes = StrikePolicy(limit: limit, window: .milliseconds(Int64(window)))
             try strikes.finish()
+        }
+        if let policy = try string("unknownEvents") {
+            guard let parsed = UnknownEventPolicy(rawValue: policy) else {
+                throw error("unknownEvents", "expected one of \(UnknownEventPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.unknownEvents = parsed
         }
         return configuration
     }

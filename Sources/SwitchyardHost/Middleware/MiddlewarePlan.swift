@@ -29,6 +29,8 @@ public struct NamespacePlan: Sendable {
     public let events: EventChain
     public let routeChains: [String: EventChain]
     public let strikes: StrikePolicy?
+    /// What an event with no route gets.
+    public let unknownEvents: UnknownEventPolicy
 
     /// The chain an event runs through.
     public func chain(for event: String) -> EventChain {
@@ -99,7 +101,8 @@ public struct MiddlewarePlan: Sendable {
                 connect: connect,
                 events: events,
                 routeChains: routeChains,
-                strikes: own?.middleware.strikes ?? configuration.middleware.strikes
+                strikes: own?.middleware.strikes ?? configuration.middleware.strikes,
+                unknownEvents: own?.middleware.unknownEvents ?? configuration.middleware.unknownEvents ?? .error
             )
         }
         for pattern in configuration.namespaces.keys where plans[pattern] == nil {

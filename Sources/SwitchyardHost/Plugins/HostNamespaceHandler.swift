@@ -201,13 +201,14 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
             }
         }
         guard let route else {
+            runtime.audit.event(event.name, socket: socket, context: context, operation: nil, outcome: .refused, errorKind: ErrorKind.notFound.rawValue, latency: nil, bytes: event.byteCount)
+            guard plan.unknownEvents == .error else { return }
             runtime.deliver(
                 .failure(OperationFailure(.notFound, "no route for event '\(event.name)' in namespace '\(routes.pattern.text)'", code: "unknown_event")),
                 event: event,
                 route: nil,
                 socket: socket
             )
-            runtime.audit.event(event.name, socket: socket, context: context, operation: nil, outcome: .refused, errorKind: ErrorKind.notFound.rawValue, latency: nil, bytes: event.byteCount)
             return
         }
         runtime.invoke(route, event: event, socket: socket, context: context)
