@@ -81,6 +81,7 @@ let package = Package(
                 "EngineIO",
                 "SwitchyardJSON",
                 "SwitchyardMessagePack",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,6 +1,7 @@
 import EngineIO
 import Foundation
 import NIOCore
+import SocketIO
 import SwitchyardHost
 import SwitchyardJSON
 import Testing
@@ -69,6 +70,26 @@ struct ServerConfigurationTests {
         #expect(configuration.engineioEchoPath == "/eio/")
     }
 
+    @Test("Connection state recovery is off unless configured; {} turns it on with the defaults")
+    func recoveryDefaults() throws {
+        #expect(try apply("{}").socketIO.connectionStateRecovery == nil)
+        #expect(try apply(#"{"socketio": {"connectionStateRecovery": {}}}"#).socketIO.connectionStateRecovery
+            == SocketIORecoveryConfiguration(maxDisconnectionDuration: 120_000, skipMiddlewares: false, maxPacketsPerSession: 1000))
+        let set = try apply(#"""
+            {"socketio": {"connectionStateRecovery": {"maxDisconnectionDuration": 5000, "skipMiddlewares": true, "maxPacketsPerSession": 7}}}
+            """#)
+        #expect(set.socketIO.connectionStateRecovery == SocketIORecoveryConfiguration(maxDisconnectionDuration: 5000, skipMiddlewares: true, maxPacketsPerSession: 7))
+    }
+
+    @Test("The recovery example turns recovery on for the conformance plugin")
+    func recoveryExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let configuration = try ServerConfiguration.load(file: root.appendingPathComponent("examples/recovery.json").path)
+        #expect(configuration.plugins.enabled == ["conformance"])
+        #expect(configuration.socketIO.connectionStateRecovery?.maxDisconnectionDuration == 120_000)
+        #expect(configuration.socketIO.connectionStateRecovery?.skipMiddlewares == false)
+    }
+
     @Test("Mistakes are reported with their key path", arguments: [
         (#"{"engine": {"pingIntervl": 5}}"#, "test.json: engine.pingIntervl: unknown setting"),
         (#"{"engine": {"pingInterval": "5"}}"#, #"test.json: engine.pingInterval: expected an integer, found "5""#),
@@ -91,6 +112,10 @@ struct ServerConfigurationTests {
         (#"{"namespaces": {"/chat": {"identiy": "x"}}}"#, "test.json: namespaces./chat.identiy: unknown setting"),
         (#"{"logLevel": "loud"}"#, "test.json: logLevel: expected one of trace, debug, info, notice, warning, error, critical"),
         (#"[]"#, "test.json: expected an object, found array"),
+        (#"{"socketio": {"connectionStateRecovery": true}}"#, "test.json: socketio.connectionStateRecovery: expected an object, found boolean"),
+        (#"{"socketio": {"connectionStateRecovery": {"maxDisconnectDuration": 5}}}"#, "test.json: socketio.connectionStateRecovery.maxDisconnectDuration: unknown setting"),
+        (#"{"socketio": {"connectionStateRecovery": {"maxPacketsPerSession": 0}}}"#, "test.json: socketio.connectionStateRecovery.maxPacketsPerSession: 0 is out of range (1...1000000)"),
+        (#"{"socketio": {"connectionStateRecovery": {"skipMiddlewares": "yes"}}}"#, #"test.json: socketio.connectionStateRecovery.skipMiddlewares: expected true or false, found string"#),
     ])
     func mistakes(json: String, message: String) throws {
         #expect {

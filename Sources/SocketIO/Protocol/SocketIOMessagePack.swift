@@ -114,8 +114,12 @@ public enum SocketIOMessagePackEncoder {
     static let undefined = MessagePackValue.extended(type: 0, data: ByteBuffer(bytes: [0]))
 
     /// An EVENT: `{type: 2, data: [name, …args], id?, nsp}`.
-    public static func event(namespace: String, name: String, arguments: SocketIOArguments, ackID: UInt64? = nil) -> OutboundMessage {
-        var members: [(String, MessagePackValue)] = [("type", .int(2)), ("data", .array([.string(name)] + values(of: arguments)))]
+    /// With `offset` (connection state recovery), the offset string is the last element of
+    /// `data`, as socket.io-adapter's SessionAwareAdapter.broadcast pushes it.
+    public static func event(namespace: String, name: String, arguments: SocketIOArguments, ackID: UInt64? = nil, offset: String? = nil) -> OutboundMessage {
+        var data = [MessagePackValue.string(name)] + values(of: arguments)
+        if let offset { data.append(.string(offset)) }
+        var members: [(String, MessagePackValue)] = [("type", .int(2)), ("data", .array(data))]
         if let ackID { members.append(("id", .uint(ackID))) }
         members.append(("nsp", .string(namespace)))
         return message(.object(members), sizeHint: arguments.json.readableBytes + name.utf8.count)

@@ -276,9 +276,11 @@ public enum SocketIOPacketEncoder {
     }
 
     /// An EVENT (or BINARY_EVENT when there are attachments): `2<nsp,><id>["name",args…]`.
-    public static func event(namespace: String, name: String, arguments: SocketIOArguments, ackID: UInt64? = nil) -> [OutboundMessage] {
-        let text = OutboundMessage.text(capacity: eventCapacity(namespace: namespace, name: name, arguments: arguments)) { buffer in
-            writeEvent(namespace: namespace, name: name, arguments: arguments, ackID: ackID, into: &buffer)
+    /// With `offset` (connection state recovery), the offset string is the last argument.
+    public static func event(namespace: String, name: String, arguments: SocketIOArguments, ackID: UInt64? = nil, offset: String? = nil) -> [OutboundMessage] {
+        let capacity = eventCapacity(namespace: namespace, name: name, arguments: arguments) + (offset?.utf8.count ?? 0)
+        let text = OutboundMessage.text(capacity: capacity) { buffer in
+            writeEvent(namespace: namespace, name: name, arguments: arguments, ackID: ackID, offset: offset, into: &buffer)
         }
         return [text] + arguments.attachments.map(OutboundMessage.binary)
     }
@@ -290,13 +292,19 @@ public enum SocketIOPacketEncoder {
 
     /// Appends an EVENT's text part (`2<nsp,><id>["name",…]`, or `5…` with attachments; the
     /// attachments themselves are separate messages).
-    static func writeEvent(namespace: String, name: String, arguments: SocketIOArguments, ackID: UInt64?, into buffer: inout ByteBuffer) {
+    static func writeEvent(namespace: String, name: String, arguments: SocketIOArguments, ackID: UInt64?, offset: String? = nil, into buffer: inout ByteBuffer) {
         writeHeader(type: .event, namespace: namespace, ackID: ackID, attachmentCount: arguments.attachments.count, into: &buffer)
         buffer.writeInteger(UInt8(ascii: "["))
         buffer.writeJSONString(name)
         if arguments.count > 0 {
             buffer.writeInteger(UInt8(ascii: ","))
             buffer.writeImmutableBuffer(arguments.json)
+        }
+        if let offset {
+            // socket.io-adapter's SessionAwareAdapter.broadcast pushes the offset as the last
+            // element of the data array; the client reads it back as the last argument.
+            buffer.writeInteger(UInt8(ascii: ","))
+            buffer.writeJSONString(offset)
         }
         buffer.writeInteger(UInt8(ascii: "]"))
     }
@@ -323,12 +331,17 @@ public enum SocketIOPacketEncoder {
         buffer.writeInteger(UInt8(ascii: "]"))
     }
 
-    /// CONNECT accepted: `0<nsp,>{"sid":"…"}`.
-    public static func connect(namespace: String, socketID: String) -> OutboundMessage {
-        OutboundMessage.text(capacity: 32 + namespace.utf8.count) { buffer in
+    /// CONNECT accepted: `0<nsp,>{"sid":"…"}`, or `0<nsp,>{"sid":"…","pid":"…"}` with
+    /// connection state recovery (the private session id the client sends back to recover).
+    public static func connect(namespace: String, socketID: String, pid: String? = nil) -> OutboundMessage {
+        OutboundMessage.text(capacity: 48 + namespace.utf8.count) { buffer in
             writeHeader(type: .connect, namespace: namespace, ackID: nil, attachmentCount: 0, into: &buffer)
             buffer.writeStaticString(#"{"sid":"#)
             buffer.writeJSONString(socketID)
+            if let pid {
+                buffer.writeStaticString(#","pid":"#)
+                buffer.writeJSONString(pid)
+            }
             buffer.writeInteger(UInt8(ascii: "}"))
         }
     }

@@ -160,24 +160,45 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             authValue = (try? auth.withUnsafeReadableBytes { bytes throws(JSONParseError) in try JSONValue(parsing: bytes) }) ?? authValue
         }
         pendingConnects.append(path)
+        // Connection state recovery (socket.io's Namespace._createSocket): a CONNECT carrying
+        // a `pid` (and the last `offset` the client saw) asks for its old socket back. On any
+        // failure it is an ordinary new connection; the reason is on the request.
+        var attempt: Result<SocketIORestoredSession, SocketIORecoveryFailure>?
+        if let store = server.recovery, let pid = authValue["pid"]?.stringValue {
+            // An offset that is not a string is one this server never handed out ("" never
+            // parses); the attempt still uses the session up.
+            let offset = authValue["offset"].map { $0.stringValue ?? "" }
+            attempt = store.restore(pid: pid, namespace: path, offset: offset)
+        }
+        if case .failure(let failure) = attempt {
+            server.logger.debug("connection state not recovered", metadata: ["eio.sid": "\(connection.id)", "sio.nsp": "\(path)", "recovery.failure": "\(failure.rawValue)"])
+        }
+        let restored = try? attempt?.get()
+        let recoveryFailure: SocketIORecoveryFailure?
+        if case .failure(let failure) = attempt { recoveryFailure = failure } else { recoveryFailure = nil }
         let request = SocketIOConnectRequest(
-            socketID: SocketIOSocket.makeID(),
+            socketID: restored?.session.sid ?? SocketIOSocket.makeID(),
             namespace: namespace,
             auth: authValue,
             handshake: connection.handshake,
-            eventLoop: connection.eventLoop
+            eventLoop: connection.eventLoop,
+            recovery: restored.map { SocketIORecovery(disconnectedFor: $0.disconnectedFor, replayed: $0.missed.count) },
+            recoveryFailure: recoveryFailure
         )
+        if let restored, server.configuration.connectionStateRecovery?.skipMiddlewares == true {
+            return completeConnect(request, decision: .accepted(userInfo: restored.session.userInfo), restored: restored)
+        }
         let loop = eventLoop
         namespace.handler.authorize(request) { decision in
             if loop.inEventLoop {
-                self.completeConnect(request, decision: decision)
+                self.completeConnect(request, decision: decision, restored: restored)
             } else {
-                loop.execute { self.completeConnect(request, decision: decision) }
+                loop.execute { self.completeConnect(request, decision: decision, restored: restored) }
             }
         }
     }
 
-    private func completeConnect(_ request: SocketIOConnectRequest, decision: SocketIOConnectDecision) {
+    private func completeConnect(_ request: SocketIOConnectRequest, decision: SocketIOConnectDecision, restored: SocketIORestoredSession? = nil) {
         let namespace = request.namespace
         defer { server.releaseReservation(namespace) }
         guard let index = pendingConnects.firstIndex(of: namespace.path) else { return }
@@ -191,17 +212,63 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
                     : SocketIOPacketEncoder.connectError(namespace: namespace.path, message: message, data: data)
             ])
         case .accepted(let userInfo):
-            let socket = SocketIOSocket(id: request.socketID, namespace: namespace, client: self, auth: request.auth)
+            if let restored, let socket = recover(restored, request: request, userInfo: userInfo) {
+                namespace.handler.connected(socket)
+                return
+            }
+            let pid = server.recovery == nil ? nil : SocketIOSocket.makeID()
+            let id = restored == nil ? request.socketID : SocketIOSocket.makeID()
+            let socket = SocketIOSocket(id: id, namespace: namespace, client: self, auth: request.auth, pid: pid)
             socket.userInfo = userInfo
+            socket.recoveryFailure = restored == nil ? request.recoveryFailure : .packetsDropped
+            socket.firstSequence = server.recovery?.lastSequence ?? 0
             sockets.append(socket)
             namespace.adapter.add(socket)
-            send([
-                socket.parser == .msgpack
-                    ? SocketIOMessagePackEncoder.connect(namespace: namespace.path, socketID: socket.id)
-                    : SocketIOPacketEncoder.connect(namespace: namespace.path, socketID: socket.id)
-            ])
+            send([connectReply(socket)])
             namespace.handler.connected(socket)
         }
+    }
+
+    /// The CONNECT reply in the socket's parser, with its pid when recovery is on.
+    private func connectReply(_ socket: SocketIOSocket) -> OutboundMessage {
+        socket.parser == .msgpack
+            ? SocketIOMessagePackEncoder.connect(namespace: socket.namespace.path, socketID: socket.id, pid: socket.pid)
+            : SocketIOPacketEncoder.connect(namespace: socket.namespace.path, socketID: socket.id, pid: socket.pid)
+    }
+
+    /// Brings a restored session back: the old id and pid, its rooms, the missed packets,
+    /// then the CONNECT reply (socket.io's Socket constructor with a previous session, then
+    /// `_onconnect`). The socket joins its rooms before the log is read again, so a packet
+    /// broadcast meanwhile is either replayed or delivered live, and a packet that is both is
+    /// dropped the second time. Nil when the packets are no longer all there (the caller
+    /// makes a new connection).
+    private func recover(_ restored: SocketIORestoredSession, request: SocketIOConnectRequest, userInfo: (any Sendable)?) -> SocketIOSocket? {
+        guard let store = server.recovery else { return nil }
+        let namespace = request.namespace
+        let session = restored.session
+        let socket = SocketIOSocket(id: session.sid, namespace: namespace, client: self, auth: request.auth, pid: session.pid)
+        socket.userInfo = userInfo
+        namespace.adapter.add(socket)
+        namespace.adapter.join(socket.id, rooms: session.rooms)
+        let (missed, through) = store.missedPackets(namespace: namespace.path, rooms: session.rooms, after: restored.after)
+        guard case .success(let packets) = missed else {
+            namespace.adapter.remove(socket)
+            return nil
+        }
+        socket.recovery = SocketIORecovery(disconnectedFor: restored.disconnectedFor, replayed: packets.count)
+        socket.firstSequence = through
+        socket.lastOffset = restored.offset ?? session.lastOffset
+        server.logger.debug(
+            "socket recovered",
+            metadata: [
+                "eio.sid": "\(connection.id)", "sio.id": "\(socket.id)", "sio.nsp": "\(namespace.path)",
+                "recovery.after": "\(restored.after)", "recovery.through": "\(through)", "recovery.replayed": "\(packets.count)",
+            ]
+        )
+        sockets.append(socket)
+        socket.replay(packets, through: through)
+        send([connectReply(socket)])
+        return socket
     }
 
     // MARK: - Called by sockets

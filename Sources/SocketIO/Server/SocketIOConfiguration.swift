@@ -12,6 +12,8 @@ public struct SocketIOConfiguration: Sendable {
     /// The parsers clients may use, chosen per connection from its first message (text:
     /// `default`, binary: `msgpack`).
     public var parsers: Set<SocketIOParser> = [.default, .msgpack]
+    /// Connection state recovery; nil (the default) turns it off.
+    public var connectionStateRecovery: SocketIORecoveryConfiguration?
 
     public init() {}
 }

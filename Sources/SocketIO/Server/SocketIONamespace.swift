@@ -131,11 +131,12 @@ public struct SocketIOBroadcastPacket: Sendable {
         self.arguments = arguments
     }
 
-    /// The wire messages for a namespace, as a parser writes them.
-    func messages(namespace: String, parser: SocketIOParser = .default) -> [OutboundMessage] {
+    /// The wire messages for a namespace, as a parser writes them (with the offset as the
+    /// last argument when the packet is stored for connection state recovery).
+    func messages(namespace: String, parser: SocketIOParser = .default, offset: String? = nil) -> [OutboundMessage] {
         switch parser {
-        case .default: return SocketIOPacketEncoder.event(namespace: namespace, name: event, arguments: arguments)
-        case .msgpack: return [SocketIOMessagePackEncoder.event(namespace: namespace, name: event, arguments: arguments)]
+        case .default: return SocketIOPacketEncoder.event(namespace: namespace, name: event, arguments: arguments, offset: offset)
+        case .msgpack: return [SocketIOMessagePackEncoder.event(namespace: namespace, name: event, arguments: arguments, offset: offset)]
         }
     }
 }
@@ -183,22 +184,34 @@ public struct LocalBackplane: SocketIOBackplane {
 
     /// Encodes once and writes to every selected socket of this node, one task per event
     /// loop (sockets on the caller's loop are written at once).
+    ///
+    /// With connection state recovery on, the event is stored first (with its rooms, as
+    /// socket.io-adapter's SessionAwareAdapter.broadcast does) and carries its offset; it is
+    /// stored even when no socket here is selected, since the sockets it is for may be away.
     public static func deliverLocally(_ packet: SocketIOBroadcastPacket, namespace: SocketIONamespace, options: BroadcastOptions) {
+        let mark: RecoveryMark? = namespace.server.recovery.map { store in
+            let stored = store.record(
+                namespace: namespace.path, event: packet.event, arguments: packet.arguments, rooms: options.rooms, except: options.except
+            )
+            return (stored.sequence, stored.offset)
+        }
+        // Selected after storing: a recovering socket either joined in time to be selected,
+        // or finds the packet in the log.
         let targets = namespace.adapter.sockets(matching: options)
         guard !targets.isEmpty else { return }
-        let encoded = EncodedBroadcast(packet, namespace: namespace.path, for: targets)
+        let encoded = EncodedBroadcast(packet, namespace: namespace.path, offset: mark?.offset, for: targets)
         var byLoop: [ObjectIdentifier: (EventLoop, [SocketIOSocket])] = [:]
         for socket in targets {
             let loop = socket.eventLoop
             if loop.inEventLoop {
-                socket.sendRaw(encoded.messages(for: socket.parser))
+                socket.sendRaw(encoded.messages(for: socket.parser), mark: mark)
             } else {
                 byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(socket)
             }
         }
         for (loop, sockets) in byLoop.values {
             loop.execute {
-                for socket in sockets { socket.sendRaw(encoded.messages(for: socket.parser)) }
+                for socket in sockets { socket.sendRaw(encoded.messages(for: socket.parser), mark: mark) }
             }
         }
     }
@@ -209,15 +222,15 @@ struct EncodedBroadcast: Sendable {
     private(set) var json: [OutboundMessage] = []
     private(set) var msgpack: [OutboundMessage] = []
 
-    init(_ packet: SocketIOBroadcastPacket, namespace: String, for targets: [SocketIOSocket]) {
+    init(_ packet: SocketIOBroadcastPacket, namespace: String, offset: String? = nil, for targets: [SocketIOSocket]) {
         var needsJSON = false
         var needsMessagePack = false
         for socket in targets {
             if socket.parser == .msgpack { needsMessagePack = true } else { needsJSON = true }
             if needsJSON, needsMessagePack { break }
         }
-        if needsJSON { json = packet.messages(namespace: namespace, parser: .default) }
-        if needsMessagePack { msgpack = packet.messages(namespace: namespace, parser: .msgpack) }
+        if needsJSON { json = packet.messages(namespace: namespace, parser: .default, offset: offset) }
+        if needsMessagePack { msgpack = packet.messages(namespace: namespace, parser: .msgpack, offset: offset) }
     }
 
     func messages(for parser: SocketIOParser) -> [OutboundMessage] {

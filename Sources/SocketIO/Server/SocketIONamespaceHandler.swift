@@ -53,6 +53,15 @@ public struct SocketIOConnectRequest: Sendable {
     public var handshake: EngineIOHandshake
     /// The connection's event loop (where the decision is applied).
     public var eventLoop: EventLoop
+    /// Set when the client asked for connection state recovery and its session is there:
+    /// accepting brings back the old socket (``socketID`` is its id).
+    public var recovery: SocketIORecovery?
+    /// Set when the client asked for recovery (it sent a `pid`) and cannot have it; accepting
+    /// makes a new socket.
+    public var recoveryFailure: SocketIORecoveryFailure?
+
+    /// Whether accepting restores a previous socket.
+    public var isRecovering: Bool { recovery != nil }
 }
 
 /// The answer to a CONNECT.

@@ -37,10 +37,19 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
         transportObserver.withLockedValue { $0 }?(connection, transport)
     }
 
-    public init(configuration: SocketIOConfiguration = SocketIOConfiguration(), backplane: any SocketIOBackplane = LocalBackplane(), logger: Logger) {
+    /// The sessions and packets of connection state recovery; nil when it is off.
+    public let recovery: SocketIOSessionStore?
+
+    /// `recovery` defaults to an empty in-memory store when the configuration turns recovery
+    /// on; pass one to carry on from persisted state (or to inject a clock).
+    public init(
+        configuration: SocketIOConfiguration = SocketIOConfiguration(), backplane: any SocketIOBackplane = LocalBackplane(),
+        recovery: SocketIOSessionStore? = nil, logger: Logger
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.backplaneBox = NIOLockedValueBox(backplane)
+        self.recovery = configuration.connectionStateRecovery.map { recovery ?? SocketIOSessionStore(configuration: $0) }
     }
 
     /// How broadcasts and room operations reach sockets (local by default).

@@ -17,6 +17,15 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     let client: SocketIOClient
     /// How this socket's connection writes packets (fixed before the socket exists).
     public let parser: SocketIOParser
+    /// The private session id sent in the CONNECT reply when connection state recovery is on;
+    /// the client presents it to recover this socket.
+    public let pid: String?
+    /// Set when this socket is a recovered one: how long it was away, how much was replayed.
+    public internal(set) var recovery: SocketIORecovery?
+    /// Whether the socket came back through connection state recovery.
+    public var recovered: Bool { recovery != nil }
+    /// Set when the client asked for recovery and got a new socket instead, and why.
+    public internal(set) var recoveryFailure: SocketIORecoveryFailure?
 
     /// Application state attached to the socket (confined to ``eventLoop``).
     public var userInfo: (any Sendable)?
@@ -49,13 +58,21 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// Ack ids start at 1 per socket, as the reference servers number them.
     private var nextAckID: UInt64 = 1
     private var pendingAcks: [UInt64: @Sendable (Result<SocketIOArguments, SocketIOAckError>) -> Void] = [:]
+    /// The offset of the last stored packet sent to the client (connection state recovery).
+    var lastOffset: String?
+    /// The recovery log's last sequence number when the socket joined (or was recovered).
+    var firstSequence: UInt64 = 0
+    /// Stored packets up to this sequence number were replayed to a recovered socket; a live
+    /// delivery of one of them is a duplicate and is dropped.
+    var replayedThrough: UInt64 = 0
 
-    init(id: String, namespace: SocketIONamespace, client: SocketIOClient, auth: JSONValue) {
+    init(id: String, namespace: SocketIONamespace, client: SocketIOClient, auth: JSONValue, pid: String? = nil) {
         self.id = id
         self.namespace = namespace
         self.client = client
         self.parser = client.parser ?? .default
         self.auth = auth
+        self.pid = pid
     }
 
     public var eventLoop: EventLoop { client.eventLoop }
@@ -100,11 +117,25 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     // MARK: - Emitting
 
     /// Sends an event to this socket's client.
+    ///
+    /// With connection state recovery on, the event is stored and carries an offset, as
+    /// socket.io does it (packages/socket.io/lib/socket.ts `emit`: a broadcast to the
+    /// socket's own room), so a client that loses its transport gets it again.
     public func emit(_ event: String, _ arguments: SocketIOArguments = SocketIOArguments()) {
         let path = namespace.path
+        let stored = namespace.server.recovery?.record(namespace: path, event: event, arguments: arguments, rooms: [id], except: [])
+        let mark: RecoveryMark? = stored.map { ($0.sequence, $0.offset) }
         if parser == .msgpack {
-            let message = SocketIOMessagePackEncoder.event(namespace: path, name: event, arguments: arguments)
-            return onLoop { self.sendRaw([message]) }
+            let message = SocketIOMessagePackEncoder.event(namespace: path, name: event, arguments: arguments, offset: mark?.offset)
+            return onLoop { self.sendRaw([message], mark: mark) }
+        }
+        if let mark {
+            let offset = mark.offset
+            let capacity = SocketIOPacketEncoder.eventCapacity(namespace: path, name: event, arguments: arguments) + offset.utf8.count
+            sendPacket(capacity: capacity, attachments: arguments.attachments, mark: mark) {
+                SocketIOPacketEncoder.writeEvent(namespace: path, name: event, arguments: arguments, ackID: nil, offset: offset, into: &$0)
+            }
+            return
         }
         sendPacket(capacity: SocketIOPacketEncoder.eventCapacity(namespace: path, name: event, arguments: arguments), attachments: arguments.attachments) {
             SocketIOPacketEncoder.writeEvent(namespace: path, name: event, arguments: arguments, ackID: nil, into: &$0)
@@ -150,11 +181,27 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         }
     }
 
-    /// Sends already-encoded messages (broadcast delivery). On the socket's loop.
-    func sendRaw(_ messages: [OutboundMessage]) {
+    /// Sends already-encoded messages (broadcast delivery). On the socket's loop. `mark` is
+    /// the stored packet they carry (connection state recovery).
+    func sendRaw(_ messages: [OutboundMessage], mark: RecoveryMark? = nil) {
         guard connected else { return }
+        if let mark {
+            guard mark.sequence > replayedThrough else { return }
+            lastOffset = mark.offset
+        }
         count(messages)
         client.send(messages)
+    }
+
+    /// Sends the packets a recovered socket missed, with their offsets. On the loop, before
+    /// the CONNECT reply.
+    func replay(_ packets: [SocketIORecoveryPacket], through: UInt64) {
+        for packet in packets {
+            let broadcast = SocketIOBroadcastPacket(event: packet.event, arguments: packet.arguments)
+            sendRaw(broadcast.messages(namespace: namespace.path, parser: parser, offset: packet.offset))
+            lastOffset = packet.offset
+        }
+        replayedThrough = through
     }
 
     private func count(_ messages: [OutboundMessage]) {
@@ -177,13 +224,14 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// its binary attachments. The common case (on the loop, no attachments) writes the text
     /// straight into the outgoing frame (``EngineIOConnection/sendText(capacity:_:)``);
     /// otherwise the packet is encoded here and sent on the loop, like a broadcast.
-    private func sendPacket(capacity: Int, attachments: [ByteBuffer], _ write: (inout ByteBuffer) -> Void) {
+    private func sendPacket(capacity: Int, attachments: [ByteBuffer], mark: RecoveryMark? = nil, _ write: (inout ByteBuffer) -> Void) {
         guard attachments.isEmpty, eventLoop.inEventLoop else {
             let messages = [OutboundMessage.text(capacity: capacity, write)] + attachments.map(OutboundMessage.binary)
-            onLoop { self.sendRaw(messages) }
+            onLoop { self.sendRaw(messages, mark: mark) }
             return
         }
         guard connected else { return }
+        if let mark { lastOffset = mark.offset }
         var written = 0
         connection.sendText(capacity: capacity) { buffer in
             let start = buffer.writerIndex
@@ -270,6 +318,15 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         guard connected else { return }
         connected = false
         client.socketDidLeave(self)
+        if let store = namespace.server.recovery, let pid, reason.isRecoverable {
+            // socket.io's Socket._onclose → adapter.persistSession, with the rooms before they are left.
+            store.persist(
+                SocketIOPersistedSession(
+                    sid: id, pid: pid, namespace: namespace.path, rooms: Array(rooms), disconnectedAt: 0,
+                    lastOffset: lastOffset, firstSequence: firstSequence, userInfo: userInfo
+                )
+            )
+        }
         namespace.adapter.remove(self)
         let acks = pendingAcks
         pendingAcks = [:]
@@ -283,3 +340,6 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         callback(.failure(.timeout))
     }
 }
+
+/// The stored packet a message carries: its log position and its offset.
+typealias RecoveryMark = (sequence: UInt64, offset: String)

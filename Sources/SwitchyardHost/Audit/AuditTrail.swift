@@ -39,6 +39,13 @@ public struct AuditTrail: Sendable {
         var record = base(.connect, handshake: socket.handshake, namespace: socket.namespace.path, socketID: socket.id, identity: context.identity)
         record.sessionID = socket.connection.id
         record.transport = socket.connection.transport.rawValue
+        if let recovery = socket.recovery {
+            // Connection state recovery: the old socket id is back.
+            record.reason = "recovered"
+            record.detail = ["recovered": true, "gapMs": .number(JSONNumber(Int(recovery.disconnectedFor))), "replayed": .number(JSONNumber(recovery.replayed))]
+        } else if let failure = socket.recoveryFailure {
+            record.detail = ["recovered": false, "recoveryFailure": .string(failure.rawValue)]
+        }
         sink.record(record)
     }
 

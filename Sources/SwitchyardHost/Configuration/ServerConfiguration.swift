@@ -18,7 +18,9 @@ import SwitchyardJSON
 ///               "upgradeTimeout": 10000, "transports": ["polling", "websocket"],
 ///               "cors": { "origins": ["*"], "credentials": true } },
 ///   "socketio": { "path": "/socket.io/", "connectTimeout": 45000, "ackTimeout": 30000,
-///                 "maxAttachments": 10, "parsers": ["default", "msgpack"] },
+///                 "maxAttachments": 10, "parsers": ["default", "msgpack"],
+///                 "connectionStateRecovery": { "maxDisconnectionDuration": 120000,
+///                                              "skipMiddlewares": false, "maxPacketsPerSession": 1000 } },
 ///   "plugins": { "directory": "plugins", "enabled": ["chat"], "preflight": true,
 ///                "operationTimeout": 10000, "settings": { "chat": { "maxRooms": 10 } } },
 ///   "routes": [ { "namespace": "/chat", "event": "say", "operation": "messages.create", "ack": true } ],
@@ -108,6 +110,15 @@ public struct ServerConfiguration: Sendable {
                     throw ConfigurationError(source: source, keyPath: "socketio.parsers", problem: "at least one parser is needed")
                 }
                 socketIO.parsers = parsers
+            }
+            if var recoveryReader = try socketReader.object("connectionStateRecovery") {
+                // Present (even `{}`) turns recovery on, as in socket.io.
+                var recovery = socketIO.connectionStateRecovery ?? SocketIORecoveryConfiguration()
+                if let ms = try recoveryReader.int("maxDisconnectionDuration", range: 1...86_400_000) { recovery.maxDisconnectionDuration = Int64(ms) }
+                recovery.skipMiddlewares = try recoveryReader.bool("skipMiddlewares") ?? recovery.skipMiddlewares
+                recovery.maxPacketsPerSession = try recoveryReader.int("maxPacketsPerSession", range: 1...1_000_000) ?? recovery.maxPacketsPerSession
+                try recoveryReader.finish()
+                socketIO.connectionStateRecovery = recovery
             }
             try socketReader.finish()
         }

@@ -478,6 +478,76 @@
       return result;
     },
 
+    // 9. connection state recovery (the server runs examples/recovery.json)
+    async recovery(ctx) {
+      const a = ctx.open("", { forceNew: true });
+      const b = ctx.open("", { forceNew: true });
+      const aAuth = recorder(a, "auth");
+      const aRoom = recorder(a, "room-message");
+      const aDisconnects = recorder(a, "disconnect");
+      await ctx.ready(a, "socket A");
+      await ctx.ready(b, "socket B");
+      // The conformance plugin's connect hook emits `auth`: A has an offset before the drop.
+      const result = { firstAuth: encode(await aAuth.next("A's auth event")), firstRecovered: a.recovered };
+      const room = unique("room");
+      result.join = await ack(a, "A joins the room", "join", room);
+      const id = a.id;
+
+      a.io.engine.close();
+      result.disconnect = (await aDisconnects.next("A's disconnect after engine.close()"))[0];
+
+      // While A is away: to its room, to its own id, to its room again; B's ack round trip
+      // afterwards proves the server handled all three before A comes back.
+      b.emit("to-room", room, "missed-1");
+      b.emit("to-room", id, "missed-2", { n: 2 });
+      b.emit("to-room", room, "missed-3");
+      result.sync = await ack(b, "B's round trip", "message-with-ack", "sync");
+
+      a.connect();
+      await ctx.ready(a, "socket A after the drop");
+      result.recovered = a.recovered;
+      result.sameId = a.id === id;
+      result.secondAuth = encode(await aAuth.next("A's auth event after recovering"));
+      // Still in the room: a live room message arrives after the missed ones.
+      b.emit("to-room", room, "live");
+      const messages = [];
+      for (let i = 0; i < 4; i++) messages.push(encode(await aRoom.next("room message #" + (i + 1) + " at A")));
+      // Anything delivered twice would arrive before this marker.
+      b.emit("to-room", id, "marker");
+      messages.push(encode(await aRoom.next("the marker at A")));
+      result.messages = messages;
+      result.leftover = encode(aRoom.pending());
+      result.disconnectsAfter = encode(aDisconnects.pending());
+      return result;
+    },
+
+    // 9b. no recovery after a server-side disconnect or the client's own disconnect()
+    async recoveryRefused(ctx) {
+      const b = await ctx.ready(ctx.open("", { forceNew: true }), "socket B");
+      const result = {};
+      for (const how of ["server-disconnect", "client-disconnect"]) {
+        const a = ctx.open("", { forceNew: true });
+        const aAuth = recorder(a, "auth");
+        const aRoom = recorder(a, "room-message");
+        const aDisconnects = recorder(a, "disconnect");
+        await ctx.ready(a, "socket A (" + how + ")");
+        await aAuth.next("A's auth event (" + how + ")");
+        const id = a.id;
+        if (how === "server-disconnect") a.emit("server-disconnect");
+        else a.disconnect();
+        const [reason] = await aDisconnects.next("A's disconnect (" + how + ")");
+        b.emit("to-room", id, "for-the-old-socket");
+        await ack(b, "B's round trip (" + how + ")", "message-with-ack", "sync");
+        a.connect();
+        await ctx.ready(a, "socket A again (" + how + ")");
+        await aAuth.next("A's auth event after reconnecting (" + how + ")");
+        b.emit("to-room", a.id, "marker");
+        const first = encode(await aRoom.next("the marker (" + how + ")"));
+        result[how] = { reason, recovered: a.recovered, sameId: a.id === id, firstRoomMessage: first };
+      }
+      return result;
+    },
+
     // 2b. large payloads, one at a time, while the heartbeat must go on
     async largePayloads(ctx, params) {
       const socket = await ctx.ready(ctx.open(""), "the socket");
