@@ -55,7 +55,8 @@ struct RecoveryServerTests {
 
     init(skipMiddlewares: Bool) throws {
         var configuration = SocketIOConfiguration()
-        let recovery = SocketIORecoveryConfiguration(maxDisconnectionDuration: 5_000, skipMiddlewares: skipMiddlewares, maxPacketsPerSession: 4)
+        let recovery = SocketIORecoveryConfiguration(
+            maxDisconnectionDuration: 5_000, skipMiddlewares: skipMiddlewares, maxPacketsPerSession: 4)
         configuration.connectionStateRecovery = recovery
         let clock = self.clock
         let store = SocketIOSessionStore(configuration: recovery, epoch: "e", clock: { clock.now })
@@ -135,11 +136,16 @@ struct RecoveryServerTests {
     func binaryEvents() throws {
         let alice = try join()
         try dropTransport(alice.client)
-        io.namespace("/")?.to(alice.sid).emit("file", SocketIOArguments([["_placeholder": true, "num": 0]], attachments: [ByteBuffer(bytes: [1, 2, 3])]))
+        io.namespace("/")?.to(alice.sid).emit(
+            "file", SocketIOArguments([["_placeholder": true, "num": 0]], attachments: [ByteBuffer(bytes: [1, 2, 3])]))
         let back = try RawSocketIOClient.open(server)
         try back.send("0" + Self.recoveryAuth(pid: alice.pid, offset: alice.lastOffset))
         let frames = try back.frames()
-        #expect(frames.map(\.description).prefix(3) == [#"text(451-["file",{"_placeholder":true,"num":0},"e-2"])"#, "binary([1, 2, 3])", #"text(40{"sid":"\#(alice.sid)","pid":"\#(alice.pid)"})"#])
+        #expect(
+            frames.map(\.description).prefix(3) == [
+                #"text(451-["file",{"_placeholder":true,"num":0},"e-2"])"#, "binary([1, 2, 3])",
+                #"text(40{"sid":"\#(alice.sid)","pid":"\#(alice.pid)"})"#,
+            ])
     }
 
     @Test("After a transport close: same id and pid, rooms, missed events once and in order before the CONNECT reply")
@@ -171,7 +177,8 @@ struct RecoveryServerTests {
         #expect(handler.lines.suffix(2) == ["authorize recovering=true failure=-", "connected away=1500 replayed=3"])
 
         try back.send(#"22["rooms"]"#)
-        let rooms = try JSONValue(parsing: String(try #require(try back.received().first).dropFirst(2)))[0]?.arrayValue?.compactMap(\.stringValue)
+        let rooms = try JSONValue(parsing: String(try #require(try back.received().first).dropFirst(2)))[0]?.arrayValue?.compactMap(
+            \.stringValue)
         #expect(Set(rooms ?? []) == [alice.sid, "red"])
         try bob.client.send(#"2["to-room","red","live"]"#)
         let live = try back.received()
@@ -305,10 +312,13 @@ struct RecoveryServerTests {
         io.namespace("/")?.to(sid).emit("missed", [1])
 
         let back = try MessagePackClient.open(server)
-        try back.send(.object([("type", .int(0)), ("data", .object([("pid", .string(pid)), ("offset", .string("e-1"))])), ("nsp", .string("/"))]))
+        try back.send(
+            .object([("type", .int(0)), ("data", .object([("pid", .string(pid)), ("offset", .string("e-1"))])), ("nsp", .string("/"))]))
         let replay = try back.received()
         #expect(replay.count == 3)
-        #expect(replay[0] == .object([("type", .int(2)), ("data", .array([.string("missed"), .int(1), .string("e-2")])), ("nsp", .string("/"))]))
+        #expect(
+            replay[0]
+                == .object([("type", .int(2)), ("data", .array([.string("missed"), .int(1), .string("e-2")])), ("nsp", .string("/"))]))
         #expect(replay[1]["data"]?["sid"]?.stringValue == sid)
         #expect(replay[1]["data"]?["pid"]?.stringValue == pid)
     }
@@ -317,7 +327,9 @@ struct RecoveryServerTests {
     func off() throws {
         let plain = SocketIOServer(configuration: SocketIOConfiguration(), logger: Logger(label: "test"))
         try plain.register("/", handler: handler)
-        let server = EmbeddedServer(endpoints: [EngineIOServer(configuration: EngineIOConfiguration(), application: plain, logger: Logger(label: "test"))])
+        let server = EmbeddedServer(endpoints: [
+            EngineIOServer(configuration: EngineIOConfiguration(), application: plain, logger: Logger(label: "test"))
+        ])
         let client = try RawSocketIOClient.open(server)
         try client.send(#"0{"pid":"x","offset":"e-1"}"#)
         let packets = try client.received()

@@ -10,15 +10,22 @@ struct RecoveryStateTests {
 
     var state = SocketIORecoveryState(configuration: Self.configuration, epoch: "ep")
 
-    static func session(sid: String = "s1", pid: String = "p1", namespace: String = "/", rooms: [String] = ["s1", "red"], lastOffset: String? = nil, firstSequence: UInt64 = 0)
+    static func session(
+        sid: String = "s1", pid: String = "p1", namespace: String = "/", rooms: [String] = ["s1", "red"], lastOffset: String? = nil,
+        firstSequence: UInt64 = 0
+    )
         -> SocketIOPersistedSession
     {
-        SocketIOPersistedSession(sid: sid, pid: pid, namespace: namespace, rooms: rooms, disconnectedAt: 0, lastOffset: lastOffset, firstSequence: firstSequence)
+        SocketIOPersistedSession(
+            sid: sid, pid: pid, namespace: namespace, rooms: rooms, disconnectedAt: 0, lastOffset: lastOffset, firstSequence: firstSequence)
     }
 
     @discardableResult
-    mutating func record(_ event: String, rooms: Set<String> = [], except: Set<String> = [], namespace: String = "/", at now: Int64) -> SocketIORecoveryPacket {
-        state.record(namespace: namespace, event: event, arguments: SocketIOArguments([.string(event)]), rooms: rooms, except: except, now: now)
+    mutating func record(_ event: String, rooms: Set<String> = [], except: Set<String> = [], namespace: String = "/", at now: Int64)
+        -> SocketIORecoveryPacket
+    {
+        state.record(
+            namespace: namespace, event: event, arguments: SocketIOArguments([.string(event)]), rooms: rooms, except: except, now: now)
     }
 
     func restored(_ result: Result<SocketIORestoredSession, SocketIORecoveryFailure>) -> [String]? {
@@ -200,7 +207,9 @@ struct RecoveryStateTests {
         let snapshot = state.snapshot(now: 30)
         var next = try #require(SocketIORecoveryState(configuration: Self.configuration, snapshot: snapshot, now: 40))
         #expect(next.epoch == "ep")
-        #expect(next.record(namespace: "/", event: "later", arguments: SocketIOArguments(), rooms: ["red"], except: [], now: 50).offset == "ep-3")
+        #expect(
+            next.record(namespace: "/", event: "later", arguments: SocketIOArguments(), rooms: ["red"], except: [], now: 50).offset
+                == "ep-3")
         let result = next.restore(pid: "p1", namespace: "/", offset: seen.offset, now: 60)
         #expect(restored(result) == ["away", "later"])
     }

@@ -86,7 +86,9 @@ public struct SocketIORecoveryState: Sendable {
 
     /// Takes a session back for a CONNECT that carried `pid` (and usually `offset`). The
     /// session is removed whatever the outcome: a pid is good for one attempt.
-    public mutating func restore(pid: String, namespace: String, offset: String?, now: Int64) -> Result<SocketIORestoredSession, SocketIORecoveryFailure> {
+    public mutating func restore(pid: String, namespace: String, offset: String?, now: Int64) -> Result<
+        SocketIORestoredSession, SocketIORecoveryFailure
+    > {
         expirePackets(now: now)
         guard let session = sessions.removeValue(forKey: pid) else { return .failure(.unknownSession) }
         guard session.namespace == namespace else { return .failure(.wrongNamespace) }
@@ -118,7 +120,9 @@ public struct SocketIORecoveryState: Sendable {
     }
 
     /// The packets after `after` that sockets in `rooms` of `namespace` would have received.
-    public func missedPackets(namespace: String, rooms: [String], after: UInt64) -> Result<[SocketIORecoveryPacket], SocketIORecoveryFailure> {
+    public func missedPackets(namespace: String, rooms: [String], after: UInt64) -> Result<
+        [SocketIORecoveryPacket], SocketIORecoveryFailure
+    > {
         guard after >= trimmedThrough else { return .failure(.packetsDropped) }
         guard after < lastSequence else { return .success([]) }
         // The log holds exactly the packets after trimmedThrough: the first wanted one is at
@@ -167,7 +171,10 @@ public struct SocketIORecoveryState: Sendable {
         public var sessions: [SocketIOPersistedSession]
         public var packets: [SocketIORecoveryPacket]
 
-        public init(epoch: String, lastSequence: UInt64, trimmedThrough: UInt64, sessions: [SocketIOPersistedSession], packets: [SocketIORecoveryPacket]) {
+        public init(
+            epoch: String, lastSequence: UInt64, trimmedThrough: UInt64, sessions: [SocketIOPersistedSession],
+            packets: [SocketIORecoveryPacket]
+        ) {
             self.epoch = epoch
             self.lastSequence = lastSequence
             self.trimmedThrough = trimmedThrough

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The recovery log and sessions of one server, shared by every event loop: a
 /// ``SocketIORecoveryState`` behind a lock, with the clock injected.
@@ -14,7 +15,10 @@ public final class SocketIOSessionStore: Sendable {
 
     /// A store with an empty log. `epoch` defaults to a random one; `clock` to wall-clock
     /// milliseconds since 1970.
-    public init(configuration: SocketIORecoveryConfiguration, epoch: String? = nil, clock: @escaping @Sendable () -> Int64 = SocketIOSessionStore.wallClock) {
+    public init(
+        configuration: SocketIORecoveryConfiguration, epoch: String? = nil,
+        clock: @escaping @Sendable () -> Int64 = SocketIOSessionStore.wallClock
+    ) {
         self.configuration = configuration
         self.clock = clock
         self.state = NIOLockedValueBox(SocketIORecoveryState(configuration: configuration, epoch: epoch ?? Self.randomEpoch()))
@@ -29,9 +33,13 @@ public final class SocketIOSessionStore: Sendable {
 
     public var now: Int64 { clock() }
 
-    public func record(namespace: String, event: String, arguments: SocketIOArguments, rooms: Set<String>, except: Set<String>) -> SocketIORecoveryPacket {
+    public func record(namespace: String, event: String, arguments: SocketIOArguments, rooms: Set<String>, except: Set<String>)
+        -> SocketIORecoveryPacket
+    {
         let now = clock()
-        return state.withLockedValue { $0.record(namespace: namespace, event: event, arguments: arguments, rooms: rooms, except: except, now: now) }
+        return state.withLockedValue {
+            $0.record(namespace: namespace, event: event, arguments: arguments, rooms: rooms, except: except, now: now)
+        }
     }
 
     public func persist(_ session: SocketIOPersistedSession) {
@@ -45,7 +53,9 @@ public final class SocketIOSessionStore: Sendable {
     }
 
     /// The packets after `after` for these rooms, and the last sequence number looked at.
-    public func missedPackets(namespace: String, rooms: [String], after: UInt64) -> (Result<[SocketIORecoveryPacket], SocketIORecoveryFailure>, through: UInt64) {
+    public func missedPackets(namespace: String, rooms: [String], after: UInt64) -> (
+        Result<[SocketIORecoveryPacket], SocketIORecoveryFailure>, through: UInt64
+    ) {
         state.withLockedValue { ($0.missedPackets(namespace: namespace, rooms: rooms, after: after), $0.lastSequence) }
     }
 
