@@ -27,6 +27,9 @@ struct ServerConfigurationTests {
         #expect(configuration.engineioEchoPath == "/engine.io/")
         // The reference server has no listener for unknown events: nothing is sent back.
         #expect(configuration.middleware.unknownEvents == .ignore)
+        // One event loop, like the reference server's one thread: requests the suites send
+        // 5 ms apart on two connections are handled in the order the kernel reports them.
+        #expect(configuration.threads == 1)
     }
 
     @Test("Every setting is read")

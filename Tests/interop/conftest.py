@@ -96,6 +96,15 @@ def server():
     running.stop()
 
 
+@pytest.fixture(params=[1, 2], ids=["one-event-loop", "two-event-loops"])
+def server_on_loops(request):
+    """The conformance server with one event loop (as examples/conformance.json has it) and
+    with two, where the requests of one session arrive on different loops."""
+    running = start_server(extra_args=("--threads", str(request.param)))
+    yield running
+    running.stop()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """On failure, attach the tail of the server log to the report."""

@@ -326,8 +326,8 @@ class TestHeartbeatWebSocket:
 
 
 class TestClosePolling:
-    def test_forcefully_closes_the_session(self, polling):
-        assert_forceful_polling_close(polling)
+    def test_forcefully_closes_the_session(self, server_on_loops):
+        assert_forceful_polling_close(Polling(server_on_loops.url, PATH))
 
     def test_a_close_packet_with_no_poll_in_flight_ends_the_session(self, polling):
         # The session lingers for one racing poll only: the poll after that one is refused.

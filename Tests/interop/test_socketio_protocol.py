@@ -218,8 +218,8 @@ class TestEngineIOHeartbeatWebSocket:
 
 
 class TestEngineIOClose:
-    def test_should_forcefully_close_the_session_polling(self, polling):
-        assert_forceful_polling_close(polling)
+    def test_should_forcefully_close_the_session_polling(self, server_on_loops):
+        assert_forceful_polling_close(Polling(server_on_loops.url, PATH))
 
     def test_should_forcefully_close_the_session_websocket(self, server):
         socket = open_eio_websocket(server)
