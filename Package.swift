@@ -96,6 +96,8 @@ let package = Package(
             name: "SwitchyardStore",
             dependencies: [
                 "SwitchyardJSON",
+                "SocketIO",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The audit insert binds with the C API on GRDB's cached statement.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -178,7 +180,8 @@ let package = Package(
         .testTarget(
             name: "SwitchyardStoreTests",
             dependencies: [
-                "SwitchyardStore", "SwitchyardJSON",
+                "SwitchyardStore", "SwitchyardJSON", "SocketIO",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -63,8 +63,43 @@ enum Migrations {
         """
     )
 
+    /// Connection state recovery across restarts: what the Socket.IO layer's recovery store
+    /// held when the server stopped (docs/RECOVERY.md). Written at shutdown, read and emptied
+    /// at the next start.
+    static let connectionStateRecovery = (
+        name: "0003-connection-state-recovery",
+        sql: """
+        CREATE TABLE recovery_log (
+            id               INTEGER PRIMARY KEY CHECK (id = 1),
+            epoch            TEXT    NOT NULL,
+            last_sequence    INTEGER NOT NULL,
+            trimmed_through  INTEGER NOT NULL,
+            saved_at         INTEGER NOT NULL
+        );
+        CREATE TABLE recovery_sessions (
+            pid              TEXT    PRIMARY KEY,
+            sid              TEXT    NOT NULL,
+            namespace        TEXT    NOT NULL,
+            rooms            TEXT    NOT NULL,
+            disconnected_at  INTEGER NOT NULL,
+            last_offset      TEXT,
+            first_sequence   INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE recovery_packets (
+            sequence         INTEGER PRIMARY KEY,
+            namespace        TEXT    NOT NULL,
+            event            TEXT    NOT NULL,
+            arguments        TEXT    NOT NULL,
+            attachments      BLOB,
+            rooms            TEXT    NOT NULL,
+            except_rooms     TEXT    NOT NULL,
+            emitted_at       INTEGER NOT NULL
+        );
+        """
+    )
+
     /// Every migration, oldest first. Append here; never edit an entry.
-    static let all = [auditLog, roomMembership]
+    static let all = [auditLog, roomMembership, connectionStateRecovery]
 
     /// The names, in order.
     static var names: [String] { all.map(\.name) }

@@ -114,6 +114,9 @@ public final class SwitchyardDatabase: Sendable {
     /// The room membership store on this database.
     public var rooms: RoomMembershipStore { RoomMembershipStore(pool: pool) }
 
+    /// Connection state recovery's sessions and packets across restarts.
+    public var recovery: RecoveryStateStore { RecoveryStateStore(pool: pool) }
+
     /// Runs `body` in a read transaction (a WAL snapshot; never waits for the writer).
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)

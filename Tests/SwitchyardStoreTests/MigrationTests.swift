@@ -13,9 +13,9 @@ struct MigrationTests {
         let database = try SwitchyardDatabase.open(directory: directory)
         #expect(database.path == directory + "/switchyard.sqlite")
         #expect(FileManager.default.fileExists(atPath: database.path))
-        #expect(try database.pendingMigrations() == ["0001-audit-log", "0002-room-membership"])
+        #expect(try database.pendingMigrations() == ["0001-audit-log", "0002-room-membership", "0003-connection-state-recovery"])
 
-        #expect(try database.migrate() == ["0001-audit-log", "0002-room-membership"])
+        #expect(try database.migrate() == ["0001-audit-log", "0002-room-membership", "0003-connection-state-recovery"])
         #expect(try database.pendingMigrations() == [])
         #expect(try database.appliedMigrations() == SwitchyardDatabase.knownMigrations)
 
@@ -53,18 +53,18 @@ struct MigrationTests {
             let database = try temporary.database()
             path = database.path
             try database.write { db in
-                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('0003-from-the-future')")
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('0099-from-the-future')")
             }
             try database.close()
         }
-        #expect(throws: StoreError.newerDatabase(path: path, migrations: ["0003-from-the-future"])) {
+        #expect(throws: StoreError.newerDatabase(path: path, migrations: ["0099-from-the-future"])) {
             _ = try SwitchyardDatabase.open(directory: temporary.path)
         }
-        #expect(throws: StoreError.newerDatabase(path: path, migrations: ["0003-from-the-future"])) {
+        #expect(throws: StoreError.newerDatabase(path: path, migrations: ["0099-from-the-future"])) {
             _ = try SwitchyardDatabase.open(directory: temporary.path, readOnly: true)
         }
-        let message = StoreError.newerDatabase(path: path, migrations: ["0003-from-the-future"]).description
-        #expect(message == "database \(path) was written by a newer Switchyard (migration 0003-from-the-future); upgrade the server")
+        let message = StoreError.newerDatabase(path: path, migrations: ["0099-from-the-future"]).description
+        #expect(message == "database \(path) was written by a newer Switchyard (migration 0099-from-the-future); upgrade the server")
     }
 
     @Test("A read-only open needs an existing, migrated database")

@@ -10,16 +10,22 @@
 * python-socketio, which has no recovery, keeps working: it ignores the pid and gets the
   offset as an extra last argument, as Node's socket.io sends it.
 """
+import concurrent.futures
 import json
 import queue
+import signal
+import sqlite3
 import subprocess
+import threading
+import uuid
 
 import pytest
 import socketio
 
+import jsclient
 import rawclient
 from conftest import BINARY, ROOT, start_server
-from test_official_js_client import ENVIRONMENTS, Runner
+from test_official_js_client import ENVIRONMENTS, MODES, Runner
 
 WAIT = 5
 
@@ -137,3 +143,92 @@ def test_python_socketio_keeps_working_with_recovery_on(server, transport):
         assert kind == "room-message" and list(args[:-1]) == ["x"]
     finally:
         client.disconnect()
+
+
+# --------------------------------------------------------------------------- across a restart
+
+
+def _rows(data, where):
+    connection = sqlite3.connect(f"file:{data}/switchyard.sqlite?mode=ro", uri=True)
+    try:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute(f"SELECT * FROM audit WHERE {where} ORDER BY id")]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("env", ["node-websocket", "node-polling"])
+def test_official_client_recovers_across_a_sigterm_restart(env, tmp_path):
+    """SIGTERM persists the sessions (closed with 'server shutting down') to SQLite; a server
+    started on the same data directory and port restores them: the client comes back with
+    its id, its room, and what was emitted to the room and to it after the restart."""
+    room, control = f"room-{uuid.uuid4().hex[:8]}", f"control-{uuid.uuid4().hex[:8]}"
+    first = start_server(config="examples/recovery.json", extra_args=("--data", str(tmp_path)))
+    port = first.url.rsplit(":", 1)[1]
+    watcher = socketio.Client(reconnection=False)
+    ready = queue.Queue()
+    watcher.on("room-message", lambda *args: ready.put(args))
+    watcher.connect(first.url, transports=["websocket"], wait_timeout=WAIT)
+    assert watcher.call("join", room, timeout=WAIT) == room
+
+    where, mode_name = ENVIRONMENTS[env]
+    mode = MODES[mode_name]
+    request = {
+        "bundle": str(jsclient.client_bundle()), "scenario": "recoveryAcrossRestart", "url": first.url, "mode": mode,
+        "params": {"room": room, "control": control}, "xhr": mode["transports"] != ["websocket"],
+    }
+    second = None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        scenario = pool.submit(jsclient.run_node, request, 90)
+        try:
+            args = ready.get(timeout=30)
+            assert args[0] == "a-ready"
+            a_id = args[1]
+            watcher.disconnect()
+
+            first.process.send_signal(signal.SIGTERM)
+            assert first.process.wait(timeout=30) == 0, first.log()[-3000:]
+            assert "connection state saved" in first.log()
+
+            second = start_server(config="examples/recovery.json", extra_args=("--data", str(tmp_path), "--port", port))
+            assert second.url == first.url
+            assert "connection state restored" in second.log()
+            emitter = socketio.Client(reconnection=False)
+            emitted = threading.Event()
+
+            def on_room_message(*args):
+                if args[0] != "ping":
+                    return
+                if not emitted.is_set():
+                    emitter.emit("to-room", (room, "missed-1"))
+                    emitter.emit("to-room", (a_id, "missed-2", {"n": 2}))
+                    emitted.set()
+                emitter.emit("to-room", (control, "go"))
+
+            emitter.on("room-message", on_room_message)
+            emitter.connect(second.url, transports=["websocket"], wait_timeout=WAIT)
+            assert emitter.call("join", control, timeout=WAIT) == control
+            reply = scenario.result(timeout=90)
+            emitter.disconnect()
+            # A graceful stop writes every queued audit row.
+            second.process.send_signal(signal.SIGTERM)
+            assert second.process.wait(timeout=30) == 0, second.log()[-3000:]
+        finally:
+            first.stop()
+            if second is not None:
+                second.stop()
+    assert reply.get("ok"), f"{reply.get('error')}\n" + "\n".join(reply.get("trace", []))
+    result = reply["result"]
+    assert result["disconnect"] == "transport close"
+    assert result["recovered"] is True
+    assert result["sameId"] is True
+    assert [split_offset(args)[0] for args in result["messages"]] == [["missed-1"], ["missed-2", {"n": 2}], ["live"]]
+    assert result["leftover"] == []
+    recovered = _rows(tmp_path, f"kind = 'connect' AND socket_id = '{a_id}' AND reason = 'recovered'")
+    assert len(recovered) == 1, recovered
+    detail = json.loads(recovered[0]["detail"])
+    assert detail["recovered"] is True and detail["replayed"] == 2 and detail["gapMs"] > 0
+    disconnects = _rows(tmp_path, f"kind = 'disconnect' AND socket_id = '{a_id}'")
+    # The first server's shutdown, then the end of the scenario (its disconnect(), or over
+    # polling the runner exiting before that request leaves: a transport error).
+    assert len(disconnects) == 2 and disconnects[0]["reason"] == "server shutting down", disconnects

@@ -122,6 +122,9 @@ public struct SocketIOPersistedSession: Sendable {
     public var firstSequence: UInt64
     /// The socket's ``SocketIOSocket/userInfo`` (in memory only; not kept across restarts).
     public var userInfo: (any Sendable)?
+    /// Read back from a snapshot of another process: ``userInfo`` is gone, so the connect
+    /// decision runs again even with `skipMiddlewares`.
+    public var fromSnapshot = false
 
     public init(
         sid: String, pid: String, namespace: String, rooms: [String], disconnectedAt: Int64, lastOffset: String?,

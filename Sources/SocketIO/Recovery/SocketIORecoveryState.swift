@@ -207,7 +207,11 @@ public struct SocketIORecoveryState: Sendable {
         lastSequence = snapshot.lastSequence
         trimmedThrough = snapshot.trimmedThrough
         log = Deque(snapshot.packets)
-        for session in snapshot.sessions { sessions[session.pid] = session }
+        for var session in snapshot.sessions {
+            session.fromSnapshot = true
+            session.userInfo = nil
+            sessions[session.pid] = session
+        }
         expire(now: now)
     }
 }

@@ -185,7 +185,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             recovery: restored.map { SocketIORecovery(disconnectedFor: $0.disconnectedFor, replayed: $0.missed.count) },
             recoveryFailure: recoveryFailure
         )
-        if let restored, server.configuration.connectionStateRecovery?.skipMiddlewares == true {
+        if let restored, !restored.session.fromSnapshot, server.configuration.connectionStateRecovery?.skipMiddlewares == true {
             return completeConnect(request, decision: .accepted(userInfo: restored.session.userInfo), restored: restored)
         }
         let loop = eventLoop

@@ -27,6 +27,8 @@ public final class SwitchyardServer: Service, Sendable {
     public let runtime: PluginRuntime
     /// The Redis backplane, when configured.
     public let backplane: RedisBackplane?
+    /// Where connection state recovery is saved at shutdown.
+    let database: SwitchyardDatabase?
     /// What operators do to the running server.
     public let operatorActions: OperatorActions
     let adminServer: EngineIOHTTPServer?
@@ -69,7 +71,11 @@ public final class SwitchyardServer: Service, Sendable {
             )
             audit.pluginLoaded(name: plugin.name, version: plugin.version, file: plugin.file)
         }
-        let socketIO = SocketIOServer(configuration: configuration.socketIO, logger: logger)
+        let socketIO = SocketIOServer(
+            configuration: configuration.socketIO,
+            recovery: Self.restoreRecoveryState(configuration: configuration.socketIO, database: database, logger: logger),
+            logger: logger
+        )
         socketIO.onTransportChange { connection, transport in audit.upgraded(connection, to: transport) }
         let runtime = PluginRuntime(
             registry: registry,
@@ -112,6 +118,7 @@ public final class SwitchyardServer: Service, Sendable {
         }
         self.socketIO = socketIO
         self.runtime = runtime
+        self.database = database
         let backplaneForStatus = self.backplane
         let engine = endpoints[0]
         let status: @Sendable () -> ServerStatus = {
@@ -203,7 +210,55 @@ public final class SwitchyardServer: Service, Sendable {
         httpServer.closeAllSessions()
         // Give the close frames and final poll answers a moment to leave.
         try? await Task.sleep(for: .milliseconds(100))
+        await saveRecoveryState()
         await backplane?.shutdown()
+    }
+
+    // MARK: - Connection state recovery across restarts
+
+    /// The recovery store to start with: the previous process's snapshot when one is stored
+    /// (taken out of the database, so it serves one start only), else an empty one. Nil when
+    /// recovery is off (a stored snapshot is then discarded).
+    static func restoreRecoveryState(configuration: SocketIOConfiguration, database: SwitchyardDatabase?, logger: Logger) -> SocketIOSessionStore? {
+        let snapshot: SocketIORecoveryState.Snapshot?
+        do {
+            snapshot = try database?.recovery.take()
+        } catch {
+            logger.error("cannot read the stored connection state; clients will get new sockets: \(error)")
+            return configuration.connectionStateRecovery.map { SocketIOSessionStore(configuration: $0) }
+        }
+        guard let recovery = configuration.connectionStateRecovery else {
+            if let snapshot, !snapshot.sessions.isEmpty {
+                logger.notice("connection state recovery is off: \(snapshot.sessions.count) stored session(s) discarded")
+            }
+            return nil
+        }
+        guard let snapshot else { return SocketIOSessionStore(configuration: recovery) }
+        guard let state = SocketIORecoveryState(configuration: recovery, snapshot: snapshot, now: SocketIOSessionStore.wallClock()) else {
+            logger.error("the stored connection state is inconsistent; clients will get new sockets")
+            return SocketIOSessionStore(configuration: recovery)
+        }
+        logger.info(
+            "connection state restored",
+            metadata: ["recovery.sessions": "\(state.sessionCount)", "recovery.packets": "\(state.packetCount)"]
+        )
+        return SocketIOSessionStore(state: state)
+    }
+
+    /// Writes the recovery store (the sessions of the sockets just closed with `server
+    /// shutting down`, and of those still within their window) for the next start.
+    func saveRecoveryState() async {
+        guard let store = socketIO.recovery, let database else { return }
+        let snapshot = store.snapshot()
+        do {
+            try await database.recovery.save(snapshot, at: store.now)
+            logger.info(
+                "connection state saved",
+                metadata: ["recovery.sessions": "\(snapshot.sessions.count)", "recovery.packets": "\(snapshot.packets.count)"]
+            )
+        } catch {
+            logger.error("cannot save the connection state; clients will get new sockets after the restart: \(error)")
+        }
     }
 }
 

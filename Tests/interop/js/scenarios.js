@@ -548,6 +548,60 @@
       return result;
     },
 
+    // 9c. recovery across a server restart (SIGTERM, start again on the same data directory).
+    // The test drives the server: it waits for "a-ready" in params.room, restarts the server,
+    // emits what A misses, and answers the probe's "ping" in params.control with "go".
+    async recoveryAcrossRestart(ctx, params) {
+      const a = ctx.open("", { forceNew: true });
+      const aAuth = recorder(a, "auth");
+      const aRoom = recorder(a, "room-message");
+      const aDisconnects = recorder(a, "disconnect");
+      await ctx.ready(a, "socket A");
+      await aAuth.next("A's auth event");
+      const result = { join: await ack(a, "A joins the room", "join", params.room) };
+      const id = a.id;
+      a.emit("to-room", params.room, "a-ready", id);
+      await aRoom.next("A's own a-ready");
+      result.disconnect = (await aDisconnects.next("A's disconnect when the server stops", 20000))[0];
+
+      // The restarted server: a probe (reconnecting on its own) asks the test for "go", which
+      // the test sends once it has emitted what A misses.
+      const probe = ctx.open("", { forceNew: true, reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });
+      await recorder(probe, "connect").next("the probe connecting to the restarted server", 20000);
+      const control = recorder(probe, "room-message");
+      let go = null;
+      for (let attempt = 0; attempt < 20 && !go; attempt++) {
+        // Joined again each time: the probe may first have reached the stopping server (a
+        // kept-alive polling connection) and reconnected since.
+        await ack(probe, "the probe joins the control room", "join", params.control);
+        probe.emit("to-room", params.control, "ping");
+        for (;;) {
+          let message;
+          try {
+            message = await control.next("go", 1000);
+          } catch (err) {
+            break; // no go yet: ping again
+          }
+          if (message[0] === "go") {
+            go = message;
+            break;
+          }
+        }
+      }
+      if (!go) throw new Error("the test never said go");
+
+      a.connect();
+      await ctx.ready(a, "socket A after the restart");
+      result.recovered = a.recovered;
+      result.sameId = a.id === id;
+      a.emit("to-room", params.room, "live");
+      const messages = [];
+      for (let i = 0; i < 3; i++) messages.push(encode(await aRoom.next("room message #" + (i + 1) + " at A after the restart")));
+      result.messages = messages;
+      result.leftover = encode(aRoom.pending());
+      return result;
+    },
+
     // 2b. large payloads, one at a time, while the heartbeat must go on
     async largePayloads(ctx, params) {
       const socket = await ctx.ready(ctx.open(""), "the socket");
