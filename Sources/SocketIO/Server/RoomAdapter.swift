@@ -36,16 +36,20 @@ final class RoomAdapter: Sendable {
         state.withLockedValue { $0.sockets[socket.id] = socket }
     }
 
-    /// Removes the socket from the namespace and all its rooms.
-    func remove(_ socket: SocketIOSocket) {
+    /// Removes the socket from the namespace and all its rooms; returns those rooms (its
+    /// own id room not included).
+    @discardableResult
+    func remove(_ socket: SocketIOSocket) -> Set<String> {
         state.withLockedValue { state in
-            guard state.sockets[socket.id] === socket else { return }
+            guard state.sockets[socket.id] === socket else { return [] }
             state.sockets[socket.id] = nil
             socket.roomsChanged()
-            for room in state.socketRooms.removeValue(forKey: socket.id) ?? [] {
+            let rooms = state.socketRooms.removeValue(forKey: socket.id) ?? []
+            for room in rooms {
                 state.rooms[room]?.remove(socket.id)
                 if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
             }
+            return rooms
         }
     }
 
@@ -53,26 +57,34 @@ final class RoomAdapter: Sendable {
         state.withLockedValue { $0.sockets[id] }
     }
 
-    func join(_ socketID: String, rooms: [String]) {
+    /// Returns the rooms the socket was not in before.
+    @discardableResult
+    func join(_ socketID: String, rooms: [String]) -> [String] {
         state.withLockedValue { state in
-            guard let socket = state.sockets[socketID] else { return }
+            guard let socket = state.sockets[socketID] else { return [] }
+            var joined: [String] = []
             for room in rooms where room != socketID {
                 state.rooms[room, default: []].insert(socketID)
-                state.socketRooms[socketID, default: []].insert(room)
+                if state.socketRooms[socketID, default: []].insert(room).inserted { joined.append(room) }
             }
             socket.roomsChanged()
+            return joined
         }
     }
 
-    func leave(_ socketID: String, rooms: [String]) {
+    /// Returns the rooms the socket was in.
+    @discardableResult
+    func leave(_ socketID: String, rooms: [String]) -> [String] {
         state.withLockedValue { state in
+            var left: [String] = []
             for room in rooms {
                 state.rooms[room]?.remove(socketID)
                 if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
-                state.socketRooms[socketID]?.remove(room)
+                if state.socketRooms[socketID]?.remove(room) != nil { left.append(room) }
             }
             if state.socketRooms[socketID]?.isEmpty == true { state.socketRooms[socketID] = nil }
             state.sockets[socketID]?.roomsChanged()
+            return left
         }
     }
 

@@ -39,6 +39,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     func didReceive(text: ByteBuffer) {
         guard !closed else { return }
+        server.observer?.messageReceived(bytes: text.readableBytes)
         if parser == nil {
             guard server.configuration.parsers.contains(.default) else {
                 return protocolViolation(.parserNotAccepted("text packets (the default parser) are disabled"))
@@ -62,6 +63,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     func didReceive(binary: ByteBuffer) {
         guard !closed else { return }
+        server.observer?.messageReceived(bytes: binary.readableBytes)
         if parser == nil {
             // A default-parser client starts with a text CONNECT; binary first means msgpack.
             guard server.configuration.parsers.contains(.msgpack) else {
@@ -90,6 +92,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     func transportChanged(to transport: EngineIOTransportKind) {
         server.transportChanged(connection, to: transport)
+        server.observer?.transportChanged(connection, to: transport, sockets: sockets)
     }
 
     func didClose(reason: EngineIOCloseReason) {
@@ -100,6 +103,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         let sockets = self.sockets
         self.sockets = []
         for socket in sockets { socket.onClose(reason: reason) }
+        server.observer?.sessionClosed(connection, transport: connection.transport, reason: reason)
     }
 
     func timerFired(token: UInt64, now: NIODeadline) {
@@ -214,6 +218,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         case .accepted(let userInfo):
             if let restored, let socket = recover(restored, request: request, userInfo: userInfo) {
                 namespace.handler.connected(socket)
+                if let observer = server.observer, socket.isConnected { observer.socketConnected(socket) }
                 return
             }
             let pid = server.recovery == nil ? nil : SocketIOSocket.makeID()
@@ -226,6 +231,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             namespace.adapter.add(socket)
             send([connectReply(socket)])
             namespace.handler.connected(socket)
+            if let observer = server.observer, socket.isConnected { observer.socketConnected(socket) }
         }
     }
 

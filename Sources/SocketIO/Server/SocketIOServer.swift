@@ -15,6 +15,8 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
     public let configuration: SocketIOConfiguration
     public let logger: Logger
     let backplaneBox: NIOLockedValueBox<any SocketIOBackplane>
+    /// Who watches the server (the Admin UI), if anyone.
+    public let observer: (any SocketIOServerObserver)?
 
     private struct Registry {
         /// Registered patterns, most specific first.
@@ -44,10 +46,11 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
     /// on; pass one to carry on from persisted state (or to inject a clock).
     public init(
         configuration: SocketIOConfiguration = SocketIOConfiguration(), backplane: any SocketIOBackplane = LocalBackplane(),
-        recovery: SocketIOSessionStore? = nil, logger: Logger
+        recovery: SocketIOSessionStore? = nil, observer: (any SocketIOServerObserver)? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.logger = logger
+        self.observer = observer
         self.backplaneBox = NIOLockedValueBox(backplane)
         self.recovery = configuration.connectionStateRecovery.map { recovery ?? SocketIOSessionStore(configuration: $0) }
     }
@@ -135,7 +138,8 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
     // MARK: - EngineIOApplication
 
     public func sessionOpened(_ connection: EngineIOConnection) -> any EngineIOConnectionHandler {
-        SocketIOClient(server: self, connection: connection)
+        observer?.sessionOpened(connection)
+        return SocketIOClient(server: self, connection: connection)
     }
 }
 

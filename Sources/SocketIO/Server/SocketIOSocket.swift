@@ -1,4 +1,7 @@
 import EngineIO
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import Synchronization
 import SwitchyardJSON
@@ -42,6 +45,14 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     public private(set) var traffic = Traffic()
     /// When the socket joined its namespace.
     public let connectedAt = NIODeadline.now()
+    /// When the socket was created, in milliseconds since 1970 (socket.io's `handshake.issued`).
+    public let issued = SocketIOSocket.wallClockMilliseconds()
+
+    static func wallClockMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
 
     /// Bumped whenever the socket joins or leaves a room (from any thread), so callers can
     /// keep something derived from ``rooms`` until it changes.
@@ -123,6 +134,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// socket's own room), so a client that loses its transport gets it again.
     public func emit(_ event: String, _ arguments: SocketIOArguments = SocketIOArguments()) {
         let path = namespace.path
+        namespace.server.observer?.eventSent(event, arguments, socket: self)
         let stored = namespace.server.recovery?.record(namespace: path, event: event, arguments: arguments, rooms: [id], except: [])
         let mark: RecoveryMark? = stored.map { ($0.sequence, $0.offset) }
         if parser == .msgpack {
@@ -159,6 +171,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     ) {
         onLoop {
             guard self.connected else { return ack(.failure(.disconnected)) }
+            self.namespace.server.observer?.eventSent(event, arguments, socket: self)
             let id = self.nextAckID
             self.nextAckID &+= 1
             self.pendingAcks[id] = ack
@@ -206,7 +219,11 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
 
     private func count(_ messages: [OutboundMessage]) {
         traffic.eventsOut += 1
-        for message in messages { traffic.bytesOut += message.content.readableBytes }
+        let observer = namespace.server.observer
+        for message in messages {
+            traffic.bytesOut += message.content.readableBytes
+            observer?.messageSent(bytes: message.content.readableBytes)
+        }
     }
 
     func sendAck(id: UInt64, arguments: SocketIOArguments) {
@@ -240,6 +257,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         }
         traffic.eventsOut += 1
         traffic.bytesOut += written
+        namespace.server.observer?.messageSent(bytes: written)
     }
 
     // MARK: - Rooms
@@ -247,11 +265,13 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     public func join(_ rooms: String...) { join(rooms) }
 
     public func join(_ rooms: [String]) {
-        namespace.adapter.join(id, rooms: rooms)
+        let joined = namespace.adapter.join(id, rooms: rooms)
+        if let observer = namespace.server.observer, !joined.isEmpty { observer.roomsJoined(joined, socket: self) }
     }
 
     public func leave(_ room: String) {
-        namespace.adapter.leave(id, rooms: [room])
+        let left = namespace.adapter.leave(id, rooms: [room])
+        if let observer = namespace.server.observer, !left.isEmpty { observer.roomsLeft(left, socket: self) }
     }
 
     /// A broadcast to these rooms that leaves this socket out.
@@ -301,7 +321,9 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         traffic.bytesIn += header.byteCount
         guard namespace.handler.admit(header, from: self) else { return }
         guard let arguments = client.decodeArguments(packet, attachments: attachments) else { return }
-        namespace.handler.received(SocketIOEvent(name: name, arguments: arguments, ack: ack, byteCount: header.byteCount), from: self)
+        let event = SocketIOEvent(name: name, arguments: arguments, ack: ack, byteCount: header.byteCount)
+        namespace.server.observer?.eventReceived(event, socket: self)
+        namespace.handler.received(event, from: self)
     }
 
     func onAck(id: UInt64, arguments: SocketIOArguments) {
@@ -327,11 +349,12 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
                 )
             )
         }
-        namespace.adapter.remove(self)
+        let leftRooms = namespace.adapter.remove(self)
         let acks = pendingAcks
         pendingAcks = [:]
         for callback in acks.values { callback(.failure(.disconnected)) }
         namespace.handler.disconnected(self, reason: reason)
+        namespace.server.observer?.socketDisconnected(self, reason: reason, rooms: [id] + leftRooms.sorted())
         namespace.server.dropIfEmpty(namespace)
     }
 
