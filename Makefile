@@ -13,7 +13,7 @@ PORT    ?= 3000
 PLUGINS := ConformancePlugin:conformance EchoPlugin:echo ChatPlugin:chat HelloCPlugin:hello-c TokenAuthPlugin:token-auth
 
 # Debian packages the build and the tests need (checked, installed when missing; root or sudo).
-DEBIAN_PACKAGES := libsqlite3-dev libhiredis-dev redis-server chromium python3-venv
+DEBIAN_PACKAGES := libsqlite3-dev libhiredis-dev libcrypt-dev redis-server chromium python3-venv
 
 .PHONY: all deps build release plugins run test test-swift test-interop venv format clean
 

@@ -92,6 +92,11 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypt",
+            path: "Sources/CCrypt",
+            providers: [.apt(["libcrypt-dev"])]
+        ),
         .target(
             name: "SwitchyardStore",
             dependencies: [
@@ -129,6 +134,7 @@ let package = Package(
                 "SwitchyardRedis",
                 "SwitchyardStore",
                 "CSwitchyardPlugin",
+                "CCrypt",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -88,6 +88,12 @@ struct ConfigReader {
         return strings
     }
 
+    /// The value as it is (nil when absent or null), for settings of more than one type.
+    mutating func raw(_ key: String) -> JSONValue? { value(key) }
+
+    /// An error located at this key.
+    func failure(_ key: String, _ problem: String) -> ConfigurationError { error(key, problem) }
+
     mutating func object(_ key: String) throws(ConfigurationError) -> ConfigReader? {
         guard let value = value(key) else { return nil }
         return try ConfigReader(source: source, path: keyPath(key), value: value)

@@ -182,6 +182,10 @@ public struct ServerConfiguration: Sendable {
             admin.host = try adminReader.string("host") ?? admin.host
             admin.port = try adminReader.int("port", range: 0...65535) ?? admin.port
             admin.token = try adminReader.string("token") ?? admin.token
+            if var uiReader = try adminReader.object("ui") {
+                admin.ui = try AdminUISettings(reading: &uiReader)
+                try uiReader.finish()
+            }
             try adminReader.finish()
         }
         if var redisReader = try root.object("redis") {
@@ -273,6 +277,8 @@ public struct AdminSettings: Sendable {
     public var port = 0
     /// The bearer token; nil: a random one per start, written to `<data>/admin.json` (0600).
     public var token: String?
+    /// The socket.io Admin UI namespace on the application listener; nil: not served.
+    public var ui: AdminUISettings?
 
     public init() {}
 }
