@@ -25,6 +25,11 @@ public enum AuditKind: String, Sendable, CaseIterable {
     case purge
     /// An operator broadcast an event.
     case adminBroadcast = "admin_broadcast"
+    /// An operator (the Admin UI) made sockets join a room; `room`, and `reason` the room
+    /// that selected them (null: the whole namespace).
+    case adminJoin = "admin_join"
+    /// An operator (the Admin UI) made sockets leave a room; as `admin_join`.
+    case adminLeave = "admin_leave"
     /// A plugin was loaded.
     case pluginLoaded = "plugin_loaded"
     /// A plugin failed to load or trapped.

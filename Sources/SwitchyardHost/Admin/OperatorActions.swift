@@ -250,7 +250,7 @@ public final class OperatorActions: Sendable {
 
 /// One operator action, as the audit trail records it.
 public struct OperatorActionRecord: Sendable {
-    public enum Action: String, Sendable { case kick, purge, broadcast }
+    public enum Action: String, Sendable { case kick, purge, broadcast, join, leave }
     public var action: Action
     public var actor: String
     public var namespace: String?

@@ -124,6 +124,8 @@ public struct AuditTrail: Sendable {
         case .kick: kind = .kick
         case .purge: kind = .purge
         case .broadcast: kind = .adminBroadcast
+        case .join: kind = .adminJoin
+        case .leave: kind = .adminLeave
         }
         var record = AuditRecord(kind: kind)
         record.actor = action.actor
@@ -137,6 +139,10 @@ public struct AuditTrail: Sendable {
         case .broadcast:
             record.room = action.target
             record.event = action.reason
+        case .join, .leave:
+            // The room joined or left; `reason` holds the room the sockets were selected by.
+            record.room = action.target
+            record.reason = action.reason
         }
         record.outcome = .ok
         record.detail = action.result

@@ -31,6 +31,8 @@ public final class SwitchyardServer: Service, Sendable {
     let database: SwitchyardDatabase?
     /// What operators do to the running server.
     public let operatorActions: OperatorActions
+    /// The socket.io Admin UI's namespace, when `admin.ui` is configured.
+    public let adminUI: AdminUI?
     let adminServer: EngineIOHTTPServer?
     let adminToken: String
     private let onListening: (@Sendable (SocketAddress) -> Void)?
@@ -71,9 +73,11 @@ public final class SwitchyardServer: Service, Sendable {
             )
             audit.pluginLoaded(name: plugin.name, version: plugin.version, file: plugin.file)
         }
+        let adminUI = configuration.admin.ui.map { AdminUI(settings: $0, clustered: configuration.redis != nil, logger: logger) }
         let socketIO = SocketIOServer(
             configuration: configuration.socketIO,
             recovery: Self.restoreRecoveryState(configuration: configuration.socketIO, database: database, logger: logger),
+            observer: adminUI,
             logger: logger
         )
         socketIO.onTransportChange { connection, transport in audit.upgraded(connection, to: transport) }
@@ -119,6 +123,7 @@ public final class SwitchyardServer: Service, Sendable {
         self.socketIO = socketIO
         self.runtime = runtime
         self.database = database
+        self.adminUI = adminUI
         let backplaneForStatus = self.backplane
         let engine = endpoints[0]
         let status: @Sendable () -> ServerStatus = {
@@ -151,6 +156,10 @@ public final class SwitchyardServer: Service, Sendable {
             }
         }
         self.operatorActions = actions
+        if let adminUI {
+            try adminUI.attach(to: socketIO, backplane: backplane, clientsCount: { engine.sessionCount })
+            adminUI.setActionHandler { action in audit.operatorAction(action) }
+        }
         let token = configuration.admin.token ?? Self.randomToken()
         self.adminToken = token
         self.adminServer = configuration.admin.enabled
@@ -198,6 +207,7 @@ public final class SwitchyardServer: Service, Sendable {
             adminChannel = try await adminServer.bind(host: configuration.admin.host, port: configuration.admin.port, group: group).get()
             if let address = adminChannel?.localAddress { publishAdminAddress(address) }
         }
+        adminUI?.start(on: group.next())
         if let address = channel.localAddress {
             logger.info("listening", metadata: ["address": "\(address)"])
             onListening?(address)
@@ -205,6 +215,7 @@ public final class SwitchyardServer: Service, Sendable {
         // Wait for the group's shutdown signal (SIGTERM/SIGINT or cancellation).
         try? await gracefulShutdown()
         logger.info("shutting down")
+        adminUI?.stop()
         try? await channel.close()
         try? await adminChannel?.close()
         httpServer.closeAllSessions()
