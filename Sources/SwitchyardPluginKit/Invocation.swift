@@ -220,6 +220,10 @@ public struct OperationContext: Sendable {
     /// The resolved identity, if any.
     public var identity: Identity? { json["identity"].flatMap(Identity.init) }
     public var rooms: [String] { json["rooms"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    /// Connection state recovery: the socket is a previous one brought back (same id, rooms,
+    /// missed events replayed); in a connect guard or identity resolver, accepting brings it
+    /// back. False from hosts that predate the key.
+    public var recovered: Bool { json["recovered"] == .bool(true) }
 
     /// Emits to the calling socket.
     public func emit(_ event: String, _ arguments: Arguments) throws {

@@ -32,7 +32,7 @@ struct PluginRuntimeTests {
             routes: configuration.routes,
             namespaces: Array(configuration.namespaces.keys)
         )
-        let socketIO = SocketIOServer(logger: Logger(label: "test"))
+        let socketIO = SocketIOServer(configuration: configuration.socketIO, logger: Logger(label: "test"))
         let runtime = PluginRuntime(registry: registry, socketIO: socketIO, operationTimeout: .seconds(2), logger: Logger(label: "test"))
         try runtime.registerNamespaces(plan: try MiddlewarePlan.build(registry: registry, configuration: configuration))
         try runtime.startPlugins(configuration: [:])
@@ -65,6 +65,36 @@ struct PluginRuntimeTests {
         let hooked = try JSONValue(parsing: String(try #require(packets.last).dropFirst("2/b,".count)))
         #expect(hooked[0]?.stringValue == "hooked")
         #expect(hooked[1]?["namespace"] == "/b")
+    }
+
+    @Test("With connection state recovery, the connect hook and operations of a recovered socket see recovered: true (through the C ABI)")
+    func recoveredInContext() throws {
+        let (server, _) = try Self.serve(configuration: #"{"socketio": {"connectionStateRecovery": {}}}"#)
+        let first = try RawSocketIOClient.open(server)
+        try first.send("0/b,")
+        let packets = try first.received()
+        #expect(packets.count == 2)
+        let connect = try JSONValue(parsing: String(packets[0].dropFirst("0/b,".count)))
+        let sid = try #require(connect["sid"]?.stringValue)
+        let pid = try #require(connect["pid"]?.stringValue)
+        let hooked = try JSONValue(parsing: String(packets[1].dropFirst("2/b,".count)))
+        #expect(hooked[1]?["recovered"] == .bool(false))
+        let offset = try #require(hooked.arrayValue?.last?.stringValue)
+        try first.connection.sendFrame(opcode: 8, payload: [0x03, 0xE8])
+        _ = try first.frames()
+        server.run()
+
+        let back = try RawSocketIOClient.open(server)
+        try back.send(#"0/b,{"pid":"\#(pid)","offset":"\#(offset)"}"#)
+        let again = try back.received()
+        #expect(again.count == 2)
+        #expect(again.first?.hasPrefix(#"0/b,{"sid":"\#(sid)","pid":"\#(pid)"}"#) == true)
+        let rehooked = try JSONValue(parsing: String(try #require(again.last).dropFirst("2/b,".count)))
+        #expect(rehooked[1]?["socketId"]?.stringValue == sid)
+        #expect(rehooked[1]?["recovered"] == .bool(true))
+        try back.send(#"2/b,1["context"]"#)
+        let context = try onlyArgument(try back.received(), prefix: "3/b,1")
+        #expect(context["recovered"] == .bool(true))
     }
 
     @Test("Operations get the full context: socket, namespace, parameters, handshake, rooms")
@@ -249,6 +279,37 @@ struct PluginRuntimeTests {
         let context = try onlyArgument(try client.received(), prefix: "3/secure,1")
         #expect(context["identity"] == ["id": "u1", "roles": ["admin"], "tenant": "t1"])
         #expect(context["tenant"] == "t1")
+    }
+
+    @Test("A recovering client goes through the identity resolver again, unless skipMiddlewares keeps its identity", arguments: [false, true])
+    func recoveryAndIdentity(skipMiddlewares: Bool) throws {
+        let (server, _) = try Self.serve(configuration: #"""
+            {"routes": [{"namespace": "/secure", "event": "context", "operation": "b.context"}],
+             "namespaces": {"/secure": {"identity": "b.identity"}},
+             "socketio": {"connectionStateRecovery": {"skipMiddlewares": \#(skipMiddlewares)}}}
+            """#)
+        let first = try RawSocketIOClient.open(server)
+        try first.send(#"0/secure,{"token":"good"}"#)
+        let connect = try JSONValue(parsing: String(try #require(try first.received().first).dropFirst("0/secure,".count)))
+        let sid = try #require(connect["sid"]?.stringValue)
+        let pid = try #require(connect["pid"]?.stringValue)
+        try first.connection.sendFrame(opcode: 8, payload: [0x03, 0xE8])
+        _ = try first.frames()
+        server.run()
+
+        // The token is no longer good: the resolver refuses it, unless it is skipped.
+        let back = try RawSocketIOClient.open(server)
+        try back.send(#"0/secure,{"pid":"\#(pid)","token":"wrong"}"#)
+        let reply = try #require(try back.received().first)
+        if skipMiddlewares {
+            #expect(reply == #"0/secure,{"sid":"\#(sid)","pid":"\#(pid)"}"#)
+            try back.send(#"2/secure,1["context"]"#)
+            let context = try onlyArgument(try back.received(), prefix: "3/secure,1")
+            #expect(context["identity"] == ["id": "u1", "roles": ["admin"], "tenant": "t1"])
+            #expect(context["recovered"] == .bool(true))
+        } else {
+            #expect(reply == #"4/secure,{"message":"unknown token","data":{"code":"bad_token","kind":"authentication"}}"#)
+        }
     }
 
     @Test("An identity refusal is a CONNECT_ERROR with the plugin's message and a machine-readable code")

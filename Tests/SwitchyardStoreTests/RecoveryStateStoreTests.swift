@@ -22,11 +22,14 @@ struct RecoveryStateStoreTests {
                 userInfo: "in memory only"),
             now: 2_000)
         state.persist(
-            SocketIOPersistedSession(sid: "s2", pid: "p2", namespace: "/chat", rooms: ["s2"], disconnectedAt: 0, lastOffset: nil, firstSequence: 1),
+            SocketIOPersistedSession(
+                sid: "s2", pid: "p2", namespace: "/chat", rooms: ["s2"], disconnectedAt: 0, lastOffset: nil, firstSequence: 1),
             now: 2_500)
         _ = state.record(
-            namespace: "/", event: "file", arguments: SocketIOArguments([["_placeholder": true, "num": 0], ["_placeholder": true, "num": 1]],
-            attachments: [ByteBuffer(bytes: [1, 2, 3]), ByteBuffer(bytes: [])]), rooms: ["red"], except: ["blue", "s9"], now: 3_000)
+            namespace: "/", event: "file",
+            arguments: SocketIOArguments(
+                [["_placeholder": true, "num": 0], ["_placeholder": true, "num": 1]],
+                attachments: [ByteBuffer(bytes: [1, 2, 3]), ByteBuffer(bytes: [])]), rooms: ["red"], except: ["blue", "s9"], now: 3_000)
         _ = state.record(namespace: "/chat", event: "é", arguments: SocketIOArguments(), rooms: ["s2"], except: [], now: 3_500)
         return state
     }
@@ -86,11 +89,13 @@ struct RecoveryStateStoreTests {
         #expect(back.sessions.isEmpty && back.packets.isEmpty)
     }
 
-    @Test("Damaged rows are reported, not guessed at", arguments: [
-        "UPDATE recovery_packets SET arguments = '{\"no\":1}' WHERE sequence = 1",
-        "UPDATE recovery_sessions SET rooms = '[1]' WHERE pid = 'p1'",
-        "UPDATE recovery_packets SET attachments = x'000000ff01' WHERE sequence = 2",
-    ])
+    @Test(
+        "Damaged rows are reported, not guessed at",
+        arguments: [
+            "UPDATE recovery_packets SET arguments = '{\"no\":1}' WHERE sequence = 1",
+            "UPDATE recovery_sessions SET rooms = '[1]' WHERE pid = 'p1'",
+            "UPDATE recovery_packets SET attachments = x'000000ff01' WHERE sequence = 2",
+        ])
     func damaged(sql: String) async throws {
         let temporary = try TemporaryDirectory()
         let database = try temporary.database()

@@ -168,7 +168,15 @@ typedef struct sy_host_services {
  *    "handshake": {"headers": {...}, "query": {...}, "auth": {...}, "address": "127.0.0.1",
  *                  "transport": "websocket"},
  *    "identity": {"id": "...", "roles": [...], "tenant": "..."} or null,
+ *    "tenant": "..." or null,
+ *    "recovered": false,
  *    "rooms": ["..."]}
+ *
+ * `recovered` (added within ABI version 1; absent from older hosts: read absent as false) is
+ * true when connection state recovery brought back a socket that had lost its transport: the
+ * same `socketId`, its rooms, the events it missed replayed before its connect hooks run. In a
+ * connect guard or identity resolver it is true when accepting brings the previous socket back.
+ * Keys may be added to this object within a version: ignore the ones you do not know.
  */
 typedef struct sy_invocation {
     /** sizeof(sy_invocation) as the host knows it. */

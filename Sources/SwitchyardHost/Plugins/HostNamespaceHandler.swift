@@ -33,8 +33,15 @@ final class HostSocketContext: @unchecked Sendable {
     private let namespace: SocketIONamespace
     private let auth: JSONValue
     private let handshake: EngineIOHandshake
+    /// Connection state recovery: the socket is (or, in a connect chain, becomes) a previous
+    /// socket brought back.
+    let recovered: Bool
 
-    init(socketID: String, namespace: SocketIONamespace, auth: JSONValue, handshake: EngineIOHandshake, identity: JSONValue, slot: ConnectionSlot? = nil) {
+    init(
+        socketID: String, namespace: SocketIONamespace, auth: JSONValue, handshake: EngineIOHandshake, identity: JSONValue, slot: ConnectionSlot? = nil,
+        recovered: Bool = false
+    ) {
+        self.recovered = recovered
         self.identity = identity
         self.slot = slot
         self.address = handshake.remoteAddress?.ipAddress ?? "unknown"
@@ -68,6 +75,7 @@ final class HostSocketContext: @unchecked Sendable {
         object["handshake"] = .object(handshakeObject)
         object["identity"] = identity
         object["tenant"] = identity["tenant"] ?? .null
+        object["recovered"] = .bool(recovered)
         var bytes = JSONValue.object(object).serializedBytes()
         bytes.removeLast()  // the closing brace; rooms follow
         bytes.append(contentsOf: #","rooms":"#.utf8)
@@ -115,13 +123,17 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
 
     func connected(_ socket: SocketIOSocket) {
         let outcome = socket.userInfo as? ConnectOutcome
+        // A socket recovered with skipMiddlewares skipped the chain: it comes back with the
+        // context it left with (its identity; the connection-limit slot was released then).
+        let previous = socket.userInfo as? HostSocketContext
         let context = HostSocketContext(
             socketID: socket.id,
             namespace: socket.namespace,
             auth: socket.auth,
             handshake: socket.handshake,
-            identity: outcome?.identity ?? .null,
-            slot: outcome?.slot
+            identity: outcome?.identity ?? previous?.identity ?? .null,
+            slot: outcome?.slot,
+            recovered: socket.recovered
         )
         socket.userInfo = context
         if let identity = context.identityID {
@@ -320,7 +332,9 @@ private struct ConnectChainRun: Sendable {
             }
             run(from: index + 1, identity: identity, slot: reserved)
         case .identity(let resolver):
-            let context = HostSocketContext(socketID: request.socketID, namespace: request.namespace, auth: request.auth, handshake: request.handshake, identity: .null)
+            let context = HostSocketContext(
+                socketID: request.socketID, namespace: request.namespace, auth: request.auth, handshake: request.handshake, identity: .null,
+                recovered: request.isRecovering)
             let decided: @Sendable (Result<JSONValue, OperationFailure>) -> Void = { result in
                 switch result {
                 case .success(let resolved): run(from: index + 1, identity: resolved, slot: slot)
@@ -332,7 +346,9 @@ private struct ConnectChainRun: Sendable {
             }
         case .guard(let reference):
             if case .plugin(let name) = reference {
-                let context = HostSocketContext(socketID: request.socketID, namespace: request.namespace, auth: request.auth, handshake: request.handshake, identity: identity)
+                let context = HostSocketContext(
+                    socketID: request.socketID, namespace: request.namespace, auth: request.auth, handshake: request.handshake, identity: identity,
+                    recovered: request.isRecovering)
                 let decided: @Sendable (Result<JSONValue, OperationFailure>) -> Void = { result in
                     switch result {
                     case .success: run(from: index + 1, identity: identity, slot: slot)

@@ -41,7 +41,7 @@ public enum PluginCallMeasurement {
         guard let operation = runtime.registry.operation(key) else { throw Failure.unknownOperation(key) }
         guard let parsed = try? JSONValue(parsing: arguments), parsed.arrayValue != nil else { throw Failure.invalidArguments(arguments) }
         let argumentBytes = parsed.serializedBytes()
-        let context = Array(#"{"socketId":"AAAAAAAAAAAAAAAAAAAA","namespace":"/","params":{},"handshake":{"headers":{"host":"localhost"},"query":{},"auth":{},"address":"127.0.0.1","transport":"websocket"},"identity":null,"tenant":null,"rooms":["AAAAAAAAAAAAAAAAAAAA"]}"#.utf8)
+        let context = Array(#"{"socketId":"AAAAAAAAAAAAAAAAAAAA","namespace":"/","params":{},"handshake":{"headers":{"host":"localhost"},"query":{},"auth":{},"address":"127.0.0.1","transport":"websocket"},"identity":null,"tenant":null,"recovered":false,"rooms":["AAAAAAAAAAAAAAAAAAAA"]}"#.utf8)
 
         // The plugin path.
         func callOnce() throws {
