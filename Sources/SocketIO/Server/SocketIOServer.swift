@@ -29,6 +29,19 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
 
     private let registry = NIOLockedValueBox(Registry())
     private let transportObserver = NIOLockedValueBox<(@Sendable (EngineIOConnection, EngineIOTransportKind) -> Void)?>(nil)
+    private let namespaceObserver = NIOLockedValueBox<(@Sendable (String, Bool) -> Void)?>(nil)
+
+    /// Called with a namespace path and `true` when the namespace comes into existence on
+    /// this node (registered, or created for a parameterised pattern), `false` when an empty
+    /// parameterised namespace is dropped. A cluster backplane listens per namespace, as
+    /// the socket.io Redis adapter does.
+    public func onNamespaceChange(_ observer: @escaping @Sendable (_ path: String, _ exists: Bool) -> Void) {
+        namespaceObserver.withLockedValue { $0 = observer }
+    }
+
+    private func namespaceChanged(_ path: String, exists: Bool) {
+        namespaceObserver.withLockedValue { $0 }?(path, exists)
+    }
 
     /// Called when a connection moves to another transport (an upgrade to WebSocket).
     public func onTransportChange(_ observer: @escaping @Sendable (EngineIOConnection, EngineIOTransportKind) -> Void) {
@@ -77,6 +90,7 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
                 registry.namespaces[path] = SocketIONamespace(path: path, pattern: pattern, parameters: [:], handler: handler, server: self)
             }
         }
+        if !pattern.isParameterised { namespaceChanged(path, exists: true) }
     }
 
     /// The registered patterns, in matching order.
@@ -97,20 +111,22 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
     /// Finds (or creates, for a parameterised match) the namespace a CONNECT names, and
     /// reserves it until ``releaseReservation(_:)``.
     func reserveNamespace(forConnect path: String) -> SocketIONamespace? {
-        registry.withLockedValue { registry in
+        let (namespace, created) = registry.withLockedValue { registry -> (SocketIONamespace?, Bool) in
             if let existing = registry.namespaces[path] {
                 if existing.pattern.isParameterised { registry.reservations[path, default: 0] += 1 }
-                return existing
+                return (existing, false)
             }
             for (pattern, handler) in registry.patterns where pattern.isParameterised {
                 guard let parameters = pattern.match(path) else { continue }
                 let namespace = SocketIONamespace(path: path, pattern: pattern, parameters: parameters, handler: handler, server: self)
                 registry.namespaces[path] = namespace
                 registry.reservations[path, default: 0] += 1
-                return namespace
+                return (namespace, true)
             }
-            return nil
+            return (nil, false)
         }
+        if created { namespaceChanged(path, exists: true) }
+        return namespace
     }
 
     /// Ends a reservation taken by ``reserveNamespace(forConnect:)``.
@@ -126,13 +142,15 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
     /// Drops an empty parameterised namespace nobody is joining.
     func dropIfEmpty(_ namespace: SocketIONamespace) {
         guard namespace.pattern.isParameterised else { return }
-        registry.withLockedValue { registry in
+        let dropped = registry.withLockedValue { registry -> Bool in
             guard registry.reservations[namespace.path] == nil,
                 registry.namespaces[namespace.path] === namespace,
                 namespace.adapter.isEmpty
-            else { return }
+            else { return false }
             registry.namespaces[namespace.path] = nil
+            return true
         }
+        if dropped { namespaceChanged(namespace.path, exists: false) }
     }
 
     // MARK: - EngineIOApplication

@@ -2,6 +2,7 @@ import EngineIO
 #if canImport(Glibc)
 import Glibc
 #endif
+import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 import SwitchyardJSON
@@ -32,6 +33,15 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
 
     /// Application state attached to the socket (confined to ``eventLoop``).
     public var userInfo: (any Sendable)?
+
+    private let dataBox = NIOLockedValueBox<JSONValue>(.object([:]))
+
+    /// socket.io's `socket.data`: JSON the application keeps with the socket, readable from
+    /// any thread and sent with the socket in cluster `fetchSockets` answers.
+    public var data: JSONValue {
+        get { dataBox.withLockedValue { $0 } }
+        set { dataBox.withLockedValue { $0 = newValue } }
+    }
 
     /// Traffic of this socket, counted on its event loop.
     public struct Traffic: Sendable, Hashable {
