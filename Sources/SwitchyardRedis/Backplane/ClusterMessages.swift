@@ -63,6 +63,17 @@ public struct ClusterBroadcast: Sendable, Equatable {
         let packet = parts[1]
         guard let type = packet["type"]?.intValue else { throw .malformed("packet without a type") }
         guard Int64(type) == Self.eventType || Int64(type) == Self.binaryEventType else { return nil }
+        (self.event, self.arguments) = try Self.event(of: packet)
+        self.uid = parts[0].stringValue ?? ""
+        self.namespace = packet["nsp"]?.stringValue ?? "/"
+        let options = parts.count > 2 ? parts[2] : .map([])
+        self.rooms = Self.roomList(options["rooms"])
+        self.except = Self.roomList(options["except"])
+    }
+
+    /// The event name and arguments of an EVENT packet's `data` (binary inline as `bin`
+    /// becomes placeholders and attachments).
+    static func event(of packet: MessagePackValue) throws(ClusterMessageError) -> (String, SocketIOArguments) {
         guard case .array(let data)? = packet["data"], let first = data.first else { throw .malformed("event without data") }
         let event: String
         switch first {
@@ -74,13 +85,7 @@ public struct ClusterBroadcast: Sendable, Equatable {
         var values: [JSONValue] = []
         values.reserveCapacity(data.count - 1)
         for element in data.dropFirst() { values.append(JSONValue(messagePack: element, attachments: &attachments)) }
-        self.uid = parts[0].stringValue ?? ""
-        self.namespace = packet["nsp"]?.stringValue ?? "/"
-        self.event = event
-        self.arguments = SocketIOArguments(values, attachments: attachments)
-        let options = parts.count > 2 ? parts[2] : .map([])
-        self.rooms = Self.roomList(options["rooms"])
-        self.except = Self.roomList(options["except"])
+        return (event, SocketIOArguments(values, attachments: attachments))
     }
 
     /// Room names; JavaScript rooms may be numbers.
@@ -93,6 +98,62 @@ public struct ClusterBroadcast: Sendable, Equatable {
             default: return nil
             }
         }
+    }
+}
+
+/// A socket.io node's broadcast with acknowledgements (request type BROADCAST), as
+/// `@socket.io/redis-adapter` 8.x publishes it on the request channel (`lib/index.ts`,
+/// `broadcastWithAck`): MessagePack `{uid, requestId, type: 7, packet: {type: 2, data:
+/// [event, …args], nsp, id}, opts: {rooms, except, flags: {timeout, …}}}`.
+struct ClusterBroadcastRequest {
+    var uid: String?
+    var requestID: String
+    var namespace: String
+    var event: String
+    var arguments: SocketIOArguments
+    var options: BroadcastOptions
+    /// `flags.timeout`: how long the sender waits for the acknowledgements.
+    var timeout: TimeAmount?
+
+    init(decoding bytes: ByteBuffer) throws(ClusterMessageError) {
+        let value: MessagePackValue
+        if bytes.readableBytesView.first == UInt8(ascii: "{") {
+            // A custom adapter parser may write JSON; read it the same way.
+            guard let json = try? bytes.withUnsafeReadableBytes({ raw throws(JSONParseError) in try JSONValue(parsing: raw) }) else {
+                throw .malformed("broadcast request is not JSON")
+            }
+            value = MessagePackValue(json: json)
+        } else {
+            do throws(MessagePackError) {
+                value = try MessagePackValue(decoding: bytes)
+            } catch {
+                throw .malformed("broadcast request is not MessagePack: \(error)")
+            }
+        }
+        guard let requestID = value["requestId"]?.stringValue, let packet = value["packet"] else {
+            throw .malformed("broadcast request without requestId or packet")
+        }
+        self.uid = value["uid"]?.stringValue
+        self.requestID = requestID
+        self.namespace = packet["nsp"]?.stringValue ?? "/"
+        (self.event, self.arguments) = try ClusterBroadcast.event(of: packet)
+        let options = value["opts"] ?? .map([])
+        self.options = BroadcastOptions(
+            rooms: Set(ClusterBroadcast.roomList(options["rooms"])), except: Set(ClusterBroadcast.roomList(options["except"])))
+        self.timeout = options["flags"]?["timeout"]?.intValue.map { .milliseconds(Int64(max(0, $0))) }
+    }
+
+    /// BROADCAST_ACK: MessagePack `{type: 9, requestId, packet: <first argument>}` (the
+    /// adapter forwards one value per client; `packet` is left out when the client
+    /// acknowledged with none, as notepack.io 3 leaves out an `undefined` member).
+    static func ack(requestID: String, arguments: SocketIOArguments) -> ByteBuffer {
+        var members: [(String, MessagePackValue)] = [
+            ("type", .int(Int64(ClusterRequestType.broadcastAck.rawValue))), ("requestId", .string(requestID)),
+        ]
+        if let first = arguments.values().first {
+            members.append(("packet", MessagePackValue(json: first, attachments: arguments.attachments)))
+        }
+        return MessagePackValue.object(members).encoded()
     }
 }
 

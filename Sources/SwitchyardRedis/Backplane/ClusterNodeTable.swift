@@ -46,22 +46,31 @@ struct ClusterNodeTable {
 struct ClusterRequestTable<Completion> {
     struct Pending {
         var waitingFor: Set<String>
+        /// Answers still expected from nodes without an id on the wire: socket.io (Node)
+        /// servers, counted with `PUBSUB NUMSUB` as they count each other.
+        var anonymous: Int = 0
         var responses: [ClusterResponse]
         var completion: Completion
+
+        var isComplete: Bool { waitingFor.isEmpty && anonymous <= 0 }
+
+        /// Who did not answer: Switchyard node ids, then one entry per silent socket.io node.
+        var missing: [String] { waitingFor.sorted() + Array(repeating: "socket.io node", count: max(0, anonymous)) }
     }
 
     private(set) var pending: [String: Pending] = [:]
 
-    mutating func add(id: String, waitingFor: Set<String>, completion: Completion) {
-        pending[id] = Pending(waitingFor: waitingFor, responses: [], completion: completion)
+    mutating func add(id: String, waitingFor: Set<String>, anonymous: Int = 0, completion: Completion) {
+        pending[id] = Pending(waitingFor: waitingFor, anonymous: anonymous, responses: [], completion: completion)
     }
 
-    /// Records a response; returns the finished request when it was the last awaited.
+    /// Records an answer: a Switchyard node's (it carries its `uid`) or a socket.io node's
+    /// (the adapter's answers carry none).
     mutating func received(_ response: ClusterResponse, for id: String) -> Pending? {
         guard var request = pending[id] else { return nil }
         request.responses.append(response)
-        if let uid = response.node { request.waitingFor.remove(uid) }
-        if request.waitingFor.isEmpty {
+        if let uid = response.node { request.waitingFor.remove(uid) } else { request.anonymous -= 1 }
+        if request.isComplete {
             pending[id] = nil
             return request
         }
@@ -69,12 +78,11 @@ struct ClusterRequestTable<Completion> {
         return nil
     }
 
-    /// A node died: requests waiting only for it are finished.
     mutating func nodeGone(_ uid: String) -> [Pending] {
         var finished: [Pending] = []
         for (id, var request) in pending where request.waitingFor.contains(uid) {
             request.waitingFor.remove(uid)
-            if request.waitingFor.isEmpty {
+            if request.isComplete {
                 pending[id] = nil
                 finished.append(request)
             } else {

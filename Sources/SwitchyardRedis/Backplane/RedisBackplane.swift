@@ -15,14 +15,22 @@ import SwitchyardJSON
 /// runs the same handler.
 public typealias ClusterCommandHandler = @Sendable (_ payload: JSONValue) async -> JSONValue
 
+/// Handles a server-side emit with all its arguments (socket.io's `io.serverSideEmit(name,
+/// ...args)`); the answer goes back when the sender asked for one (only the first value of
+/// a JavaScript acknowledgement is sent, as the adapter does).
+public typealias ClusterServerSideEmitHandler = @Sendable (_ arguments: [JSONValue]) async -> JSONValue
+
 /// A socket somewhere in the cluster.
 public struct ClusterSocket: Sendable, Hashable {
     public var id: String
     public var rooms: [String]
     /// The node it is on (nil for answers from a socket.io Node server).
     public var node: String?
-    /// A summary of its handshake: `url`, `query`, `address`, `headers`.
+    /// Its handshake as socket.io describes it: `headers`, `time`, `address`, `xdomain`,
+    /// `secure`, `issued`, `url`, `query`, `auth`.
     public var handshake: JSONValue
+    /// Its `data` (``SocketIOSocket/data``).
+    public var data: JSONValue = .object([:])
 }
 
 /// The answers to a cluster request: what came back, and which live nodes did not answer
@@ -109,7 +117,9 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         var outageCount: UInt64 = 0
         var nodes: ClusterNodeTable
         var requests = ClusterRequestTable<Waiter>()
-        var commands: [String: ClusterCommandHandler] = [:]
+        var commands: [String: ClusterServerSideEmitHandler] = [:]
+        /// The last request message, to recognise its second delivery (see ``isTwin(_:)``).
+        var lastRequest: (channel: String, payload: ByteBuffer, viaPattern: Bool, twinSeen: Bool)?
         var published: UInt64 = 0
         var dropped: UInt64 = 0
         var received: UInt64 = 0
@@ -159,9 +169,30 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     // MARK: - Host wiring
 
     /// Makes this the server's backplane and the target of remote operations.
+    ///
+    /// A node listens on the request channel of every namespace it has (and of `/`), with
+    /// an exact subscription as the socket.io Redis adapter does, so a Node server's
+    /// `PUBSUB NUMSUB` counts it and waits for its answers.
     public func attach(to server: SocketIOServer) {
         state.withLockedValue { $0.server = server }
         server.backplane = self
+        guard configuration.role == .node else { return }
+        server.onNamespaceChange { [weak self] path, exists in self?.namespaceChanged(path, exists: exists) }
+        listen(to: ["/"] + server.namespaces.map(\.path))
+    }
+
+    private func namespaceChanged(_ path: String, exists: Bool) {
+        if exists {
+            listen(to: [path])
+        } else if path != "/" {
+            subscriber.unsubscribe(channels: [channels.request(namespace: path), channels.switchyardRequest(namespace: path)])
+        }
+    }
+
+    /// Subscribes to the request channels of namespaces, each with its Switchyard twin in
+    /// the same command (so `NUMSUB` never sees one without the other).
+    private func listen(to paths: [String]) {
+        subscriber.subscribe(channels: paths.flatMap { [channels.request(namespace: $0), channels.switchyardRequest(namespace: $0)] })
     }
 
     /// Called (once) when an outage starts: a connection to Redis was lost, or Redis was
@@ -212,8 +243,14 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
             guard state.lifecycle == .idle else { throw RedisBackplaneError.alreadyStarted }
             state.lifecycle = .starting
         }
-        var patterns = [channels.responsePattern(uid: uid)]
-        if configuration.role == .node { patterns += [channels.broadcastPattern, channels.requestPattern] }
+        // Requests come twice to a namespace this node has (the exact subscription counted
+        // by NUMSUB, and the pattern that covers namespaces it does not have yet); the
+        // second delivery is dropped (``isTwin(_:)``).
+        var patterns = [channels.responsePattern]
+        if configuration.role == .node {
+            patterns += [channels.broadcastPattern, channels.requestPattern]
+            listen(to: ["/"])
+        }
         subscriber.subscribe(channels: [channels.heartbeat], patterns: patterns)
 
         let publisherReady = publisher.connect()
@@ -369,7 +406,8 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
                 guard let id = entry["id"]?.stringValue, seen.insert(id).inserted else { continue }
                 sockets.append(
                     ClusterSocket(
-                        id: id, rooms: ClusterJSON.strings(entry["rooms"]), node: response.node, handshake: entry["handshake"] ?? .null))
+                        id: id, rooms: ClusterJSON.strings(entry["rooms"]), node: response.node, handshake: entry["handshake"] ?? .null,
+                        data: entry["data"] ?? .null))
             }
         }
         return ClusterReplies(value: sockets, missingNodes: missing)
@@ -397,7 +435,24 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
 
     /// Registers the handler every node runs for a command name (replacing any earlier one).
     public func registerCommand(_ name: String, handler: @escaping ClusterCommandHandler) {
+        onServerSideEmit(name) { arguments in await handler(arguments.first ?? .null) }
+    }
+
+    /// Registers the handler every node runs for a server-side emit, with all its arguments
+    /// (replacing any earlier one for that name, and any command of that name).
+    public func onServerSideEmit(_ name: String, handler: @escaping ClusterServerSideEmitHandler) {
         state.withLockedValue { $0.commands[name] = handler }
+    }
+
+    /// socket.io's `io.serverSideEmit(name, ...arguments)` without an acknowledgement: runs on
+    /// every other node (Switchyard or socket.io) listening on `/`, not on this one.
+    public func serverSideEmit(_ name: String, _ arguments: [JSONValue]) {
+        let body: JSONObject = [
+            "uid": .string(uid),
+            "type": .number(JSONNumber(ClusterRequestType.serverSideEmit.rawValue)),
+            "data": .array([.string(name)] + arguments),
+        ]
+        publishRaw(ClusterJSON.encode(body), to: channels.request(namespace: "/"))
     }
 
     /// Runs a command on every node: this one (when it has a handler) and, through Redis,
@@ -408,14 +463,9 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     /// `io.serverSideEmit(name, payload)` from a Node server or emitter runs it too.
     public func publishCommand(_ name: String, payload: JSONValue) {
         if configuration.role == .node, let handler = state.withLockedValue({ $0.commands[name] }) {
-            Task { _ = await handler(payload) }
+            Task { _ = await handler([payload]) }
         }
-        let body: JSONObject = [
-            "uid": .string(uid),
-            "type": .number(JSONNumber(ClusterRequestType.serverSideEmit.rawValue)),
-            "data": .array([.string(name), payload]),
-        ]
-        publishRaw(ClusterJSON.encode(body), to: channels.request(namespace: "/"))
+        serverSideEmit(name, [payload])
     }
 
     /// Runs a command on every node and collects the answers: this node's first (when it
@@ -425,7 +475,7 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     > {
         var replies: [ClusterCommandReply] = []
         if configuration.role == .node, let handler = state.withLockedValue({ $0.commands[name] }) {
-            replies.append(ClusterCommandReply(node: uid, value: await handler(payload)))
+            replies.append(ClusterCommandReply(node: uid, value: await handler([payload])))
         }
         let body: JSONObject = [
             "type": .number(JSONNumber(ClusterRequestType.serverSideEmit.rawValue)),
@@ -480,9 +530,13 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         var body = body
         body["uid"] = .string(uid)
         body["requestId"] = .string(id)
+        // Every Switchyard node answers a request so marked, whether or not it has the
+        // namespace (it waits for the live ones by heartbeat); socket.io ignores the key.
+        body["switchyard"] = true
         let payload = ClusterJSON.encode(body)
         let channel = channels.request(namespace: namespace)
         let timeout = timeout ?? configuration.requestTimeout
+        let socketIONodes = await socketIONodeCount(namespace: namespace)
         return await withCheckedContinuation { (continuation: CheckedContinuation<([ClusterResponse], [String]), Never>) in
             let waiter = Waiter { responses, missing in continuation.resume(returning: (responses, missing)) }
             // Nobody to wait for: no other node, or Redis is down (then every node is
@@ -490,9 +544,9 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
             let unreachable = state.withLockedValue { state -> [String]? in
                 guard state.lifecycle == .running else { return [] }
                 let waitingFor = state.nodes.alive.subtracting([uid])
-                guard !waitingFor.isEmpty else { return [] }
+                guard !waitingFor.isEmpty || socketIONodes > 0 else { return [] }
                 guard state.publisherReady, state.subscriberReady else { return waitingFor.sorted() }
-                state.requests.add(id: id, waitingFor: waitingFor, completion: waiter)
+                state.requests.add(id: id, waitingFor: waitingFor, anonymous: socketIONodes, completion: waiter)
                 return nil
             }
             if let unreachable { return continuation.resume(returning: ([], unreachable)) }
@@ -500,10 +554,24 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
                 guard let request = self.state.withLockedValue({ $0.requests.remove(id) }) else { return }
                 self.logger.debug(
                     "cluster request timed out", metadata: ["redis.request": "\(id)", "redis.missing": "\(request.waitingFor.sorted())"])
-                request.completion.resume(request.responses, request.waitingFor.sorted())
+                request.completion.resume(request.responses, request.missing)
             }
             publishRaw(payload, to: channel)
         }
+    }
+
+    /// How many socket.io (Node) servers listen on a namespace's request channel and will
+    /// answer: `PUBSUB NUMSUB` of the request channel, which the adapter uses to count
+    /// nodes, minus the Switchyard nodes (subscribed to the twin channel too).
+    private func socketIONodeCount(namespace: String) async -> Int {
+        // During an outage the command would wait for the reconnection; nobody is reachable.
+        guard state.withLockedValue({ $0.lifecycle == .running && $0.publisherReady && $0.subscriberReady }),
+            let reply = try? await publisher.send([
+                "PUBSUB", "NUMSUB", .string(channels.request(namespace: namespace)), .string(channels.switchyardRequest(namespace: namespace)),
+            ]).get(),
+            let parts = reply.array, parts.count == 4, let all = parts[1].integer, let switchyard = parts[3].integer
+        else { return 0 }
+        return max(0, Int(all - switchyard))
     }
 
     // MARK: - Receiving
@@ -515,11 +583,29 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
             receivedBroadcast(message.payload)
         } else if channel.hasPrefix(channels.requestPrefix) {
             guard let namespace = channels.namespace(ofRequestChannel: channel) else { return countMalformed() }
-            receivedRequest(message.payload, namespace: namespace)
+            guard !isTwin(message) else { return }
+            receivedRequest(message.payload, namespace: namespace, counted: message.pattern == nil)
         } else if channel.hasPrefix(channels.responsePrefix) {
             receivedResponse(message.payload)
         } else if channel == channels.heartbeat {
             receivedHeartbeat(message.payload)
+        }
+    }
+
+    /// Whether a request message is the second delivery of the previous one: Redis sends a
+    /// message published on a channel this node subscribes to both exactly and by pattern
+    /// twice, back to back (channel subscribers first, then patterns).
+    private func isTwin(_ message: RedisPubSubMessage) -> Bool {
+        let viaPattern = message.pattern != nil
+        return state.withLockedValue { state in
+            if let last = state.lastRequest, !last.twinSeen, last.viaPattern != viaPattern, last.channel == message.channel,
+                last.payload == message.payload
+            {
+                state.lastRequest?.twinSeen = true
+                return true
+            }
+            state.lastRequest = (message.channel, message.payload, viaPattern, false)
+            return false
         }
     }
 
@@ -544,15 +630,23 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         )
     }
 
-    private func receivedRequest(_ payload: ByteBuffer, namespace path: String) {
+    /// Answers or performs a request from another node. `counted` says it came through the
+    /// exact subscription that the sender's `PUBSUB NUMSUB` counted: only then is it answered
+    /// — a socket.io node waits for exactly that many answers — unless a Switchyard node sent
+    /// it (`"switchyard": true`), which waits for every live Switchyard node instead.
+    private func receivedRequest(_ payload: ByteBuffer, namespace path: String, counted: Bool) {
         guard let request = ClusterJSON.decode(payload), let typeNumber = request["type"]?.intValue else { return countMalformed() }
         let sender = request["uid"]?.stringValue
         guard sender != uid, let type = ClusterRequestType(rawValue: typeNumber) else { return }
+        let answers = counted || request["switchyard"] == .bool(true)
         let namespace = server?.namespace(path)
         let options = BroadcastOptions(
             rooms: Set(ClusterJSON.strings(request["opts"]?["rooms"])),
             except: Set(ClusterJSON.strings(request["opts"]?["except"]))
         )
+        func respond(_ body: JSONObject) {
+            if answers { self.respond(to: request, namespace: path, body: body) }
+        }
         switch type {
         case .remoteJoin, .remoteLeave, .remoteDisconnect:
             guard let namespace else { return }
@@ -564,7 +658,7 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
                 case .remoteLeave: if let room = request["room"]?.stringValue { socket.leave(room) }
                 default: socket.disconnect(close: request["close"]?.boolValue ?? false)
                 }
-                respond(to: request, namespace: path, body: [:])
+                respond([:])
                 return
             }
             let rooms = ClusterJSON.strings(request["rooms"])
@@ -576,44 +670,76 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         case .sockets:
             let rooms = BroadcastOptions(rooms: Set(ClusterJSON.strings(request["rooms"])))
             let ids = localSockets(namespace: path, options: rooms).map { JSONValue.string($0.id) }
-            respond(to: request, namespace: path, body: ["sockets": .array(ids)])
+            respond(["sockets": .array(ids)])
         case .allRooms:
             let rooms = namespace?.rooms().keys.sorted() ?? []
-            respond(to: request, namespace: path, body: ["rooms": .array(rooms.map(JSONValue.string))])
+            respond(["rooms": .array(rooms.map(JSONValue.string))])
         case .remoteFetch:
             let sockets = localSockets(namespace: path, options: options).map { socket -> JSONValue in
                 .object([
                     "id": .string(socket.id), "handshake": socket.handshake, "rooms": .array(socket.rooms.map(JSONValue.string)),
-                    "data": .object([:]), "node": .string(uid),
+                    "data": socket.data, "node": .string(uid),
                 ])
             }
-            respond(to: request, namespace: path, body: ["sockets": .array(sockets)])
+            respond(["sockets": .array(sockets)])
         case .serverSideEmit:
             guard let data = request["data"]?.arrayValue, let name = data.first?.stringValue else { return }
             let handler = state.withLockedValue { $0.commands[name] }
-            let payload = data.count > 1 ? data[1] : .null
+            let arguments = Array(data.dropFirst())
             let wantsAnswer = request["requestId"] != nil
+            let type = JSONValue.number(JSONNumber(ClusterRequestType.serverSideEmit.rawValue))
             guard let handler else {
-                if wantsAnswer {
-                    respond(
-                        to: request, namespace: path,
-                        body: ["type": .number(JSONNumber(ClusterRequestType.serverSideEmit.rawValue)), "data": .null])
-                }
+                if wantsAnswer { respond(["type": type, "data": .null]) }
                 return
             }
             Task {
-                let answer = await handler(payload)
-                if wantsAnswer {
-                    self.respond(
-                        to: request, namespace: path,
-                        body: ["type": .number(JSONNumber(ClusterRequestType.serverSideEmit.rawValue)), "data": answer])
-                }
+                let answer = await handler(arguments)
+                if wantsAnswer { respond(["type": type, "data": answer]) }
             }
-        case .broadcast, .broadcastClientCount, .broadcastAck:
-            return  // broadcasts with acknowledgements are not supported (see docs/REDIS.md)
+        case .broadcast:
+            receivedBroadcastWithAck(payload, namespace: namespace, answers: answers)
+        case .broadcastClientCount, .broadcastAck:
+            return  // answers, not requests; they come on response channels
         }
     }
 
+    /// A socket.io node's `io.timeout(t).emit(…, ack)`: the event goes to this node's
+    /// selected sockets with an ack id each; the requester learns how many sockets there are
+    /// (BROADCAST_CLIENT_COUNT, JSON) and gets each socket's acknowledgement
+    /// (BROADCAST_ACK, MessagePack, the first argument only, as the adapter sends it).
+    private func receivedBroadcastWithAck(_ payload: ByteBuffer, namespace: SocketIONamespace?, answers: Bool) {
+        let request: ClusterBroadcastRequest
+        do throws(ClusterMessageError) {
+            request = try ClusterBroadcastRequest(decoding: payload)
+        } catch {
+            logger.debug("ignoring a malformed broadcast with acknowledgements", metadata: ["redis.error": "\(error)"])
+            return countMalformed()
+        }
+        let targets =
+            namespace.map { SocketIOBroadcast(namespace: $0, options: request.options).localSocketIDs().compactMap($0.socket(id:)) } ?? []
+        guard answers else {
+            // Not counted by the requester (a namespace this node has only just created):
+            // deliver, but an answer would be one too many.
+            for socket in targets { socket.emit(request.event, request.arguments) }
+            return
+        }
+        let path = namespace?.path ?? request.namespace
+        let channel = request.uid.map { channels.response(namespace: path, uid: $0) } ?? channels.response(namespace: path)
+        let count = ClusterJSON.encode([
+            "type": .number(JSONNumber(ClusterRequestType.broadcastClientCount.rawValue)), "requestId": .string(request.requestID),
+            "clientCount": .number(JSONNumber(targets.count)),
+        ])
+        publishRaw(count, to: channel)
+        for socket in targets {
+            socket.emit(request.event, request.arguments, timeout: request.timeout) { [weak self] result in
+                guard let self, case .success(let arguments) = result else { return }
+                self.publishRaw(ClusterBroadcastRequest.ack(requestID: request.requestID, arguments: arguments), to: channel)
+            }
+        }
+    }
+
+    /// Publishes an answer on the requester's own response channel, which every adapter
+    /// instance subscribes to (the shared one when the request names no requester).
     private func respond(to request: JSONObject, namespace: String, body: JSONObject) {
         guard configuration.role == .node, let requestID = request["requestId"] else { return }
         var body = body
@@ -655,22 +781,47 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         guard let namespace = server?.namespace(path) else { return [] }
         return SocketIOBroadcast(namespace: namespace, options: options).localSocketIDs().compactMap { id in
             guard let socket = namespace.socket(id: id) else { return nil }
-            return ClusterSocket(id: id, rooms: socket.rooms.sorted(), node: uid, handshake: Self.summary(of: socket.handshake))
+            return ClusterSocket(
+                id: id, rooms: socket.rooms.sorted(), node: uid, handshake: Self.handshake(of: socket), data: socket.data)
         }
     }
 
-    /// The handshake as socket.io's `fetchSockets` describes it (the parts that serialise).
-    static func summary(of handshake: EngineIOHandshake) -> JSONValue {
+    /// The handshake as socket.io builds it (`packages/socket.io/lib/socket.ts`,
+    /// `buildHandshake`) and the adapter sends it in a REMOTE_FETCH answer: `headers`
+    /// (lower-case names), `time` (`Date.prototype.toString` form, UTC), `address`,
+    /// `xdomain` (an `Origin` header was sent), `secure` (always false: Switchyard serves
+    /// plain HTTP), `issued` (milliseconds since 1970), `url`, `query`, `auth`.
+    static func handshake(of socket: SocketIOSocket) -> JSONValue {
+        let handshake = socket.handshake
         var headers = JSONObject()
         for (name, value) in handshake.headers { headers[name.lowercased()] = .string(value) }
         var query = JSONObject()
         for (name, value) in handshake.query.sorted(by: { $0.key < $1.key }) { query[name] = .string(value) }
+        let age = Double((NIODeadline.now() - socket.connectedAt).nanoseconds) / 1e9
+        let issued = Date().addingTimeInterval(-age)
         return .object([
-            "url": .string(handshake.uri),
             "headers": .object(headers),
-            "query": .object(query),
+            "time": .string(javaScriptDateString(issued)),
             "address": handshake.remoteAddress?.ipAddress.map(JSONValue.string) ?? .null,
+            "xdomain": .bool(handshake.headers.contains(name: "origin")),
+            "secure": false,
+            "issued": .number(JSONNumber(Int64((issued.timeIntervalSince1970 * 1000).rounded(.down)))),
+            "url": .string(handshake.uri),
+            "query": .object(query),
+            "auth": socket.auth,
         ])
+    }
+
+    /// `String(new Date())` in UTC: `Wed Dec 02 2026 13:21:00 GMT+0000 (Coordinated Universal Time)`.
+    static func javaScriptDateString(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.weekday, .day, .month, .year, .hour, .minute, .second], from: date)
+        let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+        return "\(weekdays[(parts.weekday ?? 1) - 1]) \(months[(parts.month ?? 1) - 1]) \(two(parts.day)) \(parts.year ?? 1970) "
+            + "\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)) GMT+0000 (Coordinated Universal Time)"
     }
 
     // MARK: - Heartbeats and membership

@@ -7,6 +7,8 @@
 /// | broadcast to one room | `<key>#<nsp>#<room>#` | same |
 /// | request to every node | `<key>-request#<nsp>#` | same |
 /// | response to one node | `<key>-response#<nsp>#<uid>#` | the adapter's specific response channel |
+/// | responses (shared) | `<key>-response#<nsp>#` | the adapter's default response channel |
+/// | request twin (Switchyard) | `<key>-switchyard#request#<nsp>#` | Switchyard only: counts Switchyard subscribers |
 /// | heartbeats (Switchyard) | `<key>-switchyard#heartbeat#` | Switchyard only |
 /// | node registry key (Switchyard) | `<key>-switchyard#node#<uid>` | Switchyard only |
 public struct RedisChannels: Sendable, Hashable {
@@ -27,6 +29,11 @@ public struct RedisChannels: Sendable, Hashable {
     /// The adapter's shared response channel (used when a request carries no uid).
     public func response(namespace: String) -> String { "\(key)-response#\(namespace)#" }
 
+    /// Switchyard's twin of a namespace's request channel: every Switchyard node subscribes
+    /// to both, nothing is published on it, so `PUBSUB NUMSUB` of the request channel minus
+    /// this one counts the socket.io (Node) nodes that will answer a request.
+    public func switchyardRequest(namespace: String) -> String { "\(key)-switchyard#request#\(namespace)#" }
+
     public var heartbeat: String { "\(key)-switchyard#heartbeat#" }
 
     public func nodeKey(uid: String) -> String { "\(key)-switchyard#node#\(uid)" }
@@ -35,7 +42,10 @@ public struct RedisChannels: Sendable, Hashable {
 
     var broadcastPattern: String { Self.globEscaped(key) + "#*" }
     var requestPattern: String { Self.globEscaped(key) + "-request#*" }
-    func responsePattern(uid: String) -> String { Self.globEscaped(key) + "-response#*#" + Self.globEscaped(uid) + "#" }
+    /// Every response channel: the adapter answers on the shared `<key>-response#<nsp>#` by
+    /// default (`publishOnSpecificResponseChannel: false`), and always there for server-side
+    /// emit acknowledgements.
+    var responsePattern: String { Self.globEscaped(key) + "-response#*" }
     var nodeKeyPattern: String { Self.globEscaped(key) + "-switchyard#node#*" }
 
     // MARK: Parsing

@@ -295,6 +295,18 @@ public final class RedisClient: @unchecked Sendable {
         }
     }
 
+    /// Stops listening on channels (now and after reconnections).
+    public func unsubscribe(channels gone: [String]) {
+        precondition(role == .subscriber, "unsubscribe on a command connection")
+        eventLoop.execute {
+            let removed = gone.filter { self.channels.contains($0) }
+            guard !removed.isEmpty else { return }
+            self.channels.removeAll { removed.contains($0) }
+            guard case .ready(_, let channel) = self.state else { return }
+            channel.writeAndFlush(RedisCommandEncoder.encode(["UNSUBSCRIBE"] + removed.map(RedisArgument.string)), promise: nil)
+        }
+    }
+
     // MARK: - Connection (on the loop)
 
     private var currentChannel: Channel? {

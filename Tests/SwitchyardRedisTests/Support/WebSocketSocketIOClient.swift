@@ -107,6 +107,11 @@ final class WebSocketSocketIOClient: @unchecked Sendable {
     func close() async {
         try? await channel.close().get()
     }
+
+    /// Acknowledges every later server event of this name that asks for an ack.
+    func acknowledge(_ event: String, with arguments: [JSONValue]) {
+        inbox.setAnswer(arguments, to: event)
+    }
 }
 
 /// Received items and the tasks waiting for them.
@@ -120,6 +125,11 @@ private final class Inbox: @unchecked Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    private let answers = NIOLockedValueBox<[String: [JSONValue]]>([:])
+
+    /// What the client acknowledges a server event of this name with (nil: no ack).
+    func answer(to event: String) -> [JSONValue]? { answers.withLockedValue { $0[event] } }
+    func setAnswer(_ arguments: [JSONValue], to event: String) { answers.withLockedValue { $0[event] = arguments } }
 
     func push(_ item: ClientEvent) {
         let waiter = state.withLockedValue { state -> CheckedContinuation<ClientEvent, Error>? in
@@ -266,13 +276,13 @@ private final class WebSocketClientHandler: ChannelInboundHandler {
         guard let type = text.first else { return }
         switch type {
         case "2": context.writeAndFlush(NIOAny(Self.frame(text: "3")), promise: nil)
-        case "4": socketIOPacket(String(text.dropFirst()))
+        case "4": socketIOPacket(String(text.dropFirst()), context: context)
         case "1": context.close(promise: nil)
         default: break
         }
     }
 
-    private func socketIOPacket(_ text: String) {
+    private func socketIOPacket(_ text: String, context: ChannelHandlerContext) {
         guard let type = text.first else { return }
         var rest = Substring(text.dropFirst())
         if rest.hasPrefix("/"), let comma = rest.firstIndex(of: ",") { rest = rest[rest.index(after: comma)...] }
@@ -289,6 +299,10 @@ private final class WebSocketClientHandler: ChannelInboundHandler {
         case "2":
             guard let values = json?.arrayValue, let name = values.first?.stringValue else { return }
             inbox.push(.event(name, Array(values.dropFirst())))
+            if let ackID, let answer = inbox.answer(to: name) {
+                let nsp = text.dropFirst().hasPrefix("/") ? String(text.dropFirst().prefix { $0 != "," }) + "," : ""
+                context.writeAndFlush(NIOAny(Self.frame(text: "43" + nsp + String(ackID) + JSONValue.array(answer).serialized())), promise: nil)
+            }
         case "3": inbox.push(.ack(ackID ?? 0, json?.arrayValue ?? []))
         default: break
         }
