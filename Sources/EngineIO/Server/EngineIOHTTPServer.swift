@@ -31,11 +31,19 @@ public final class EngineIOHTTPServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.recvAllocator, value: Self.receiveBuffers)
             .childChannelInitializer { channel in
                 self.configure(channel: channel)
             }
             .bind(host: host, port: port)
     }
+
+    /// Receive buffers start at 256 bytes instead of swift-nio's 2,048 and grow (to 64 KiB)
+    /// only for connections that fill them. A channel keeps its last receive buffer for the
+    /// next read, so this is memory every idle connection holds: an idle Socket.IO client
+    /// sends a 1-byte pong every 25 s, and a handshake request that does not fit is simply
+    /// read in several parts.
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
 
     /// Installs the per-connection pipeline (also used by tests on `EmbeddedChannel`).
     public func configure(channel: Channel) -> EventLoopFuture<Void> {
@@ -111,7 +119,6 @@ public final class EngineIOHTTPServer: Sendable {
             let handshake = EngineIOHandshake(
                 uri: head.uri,
                 headers: head.headers,
-                query: target.query,
                 remoteAddress: channel.remoteAddress,
                 transport: .websocket
             )
