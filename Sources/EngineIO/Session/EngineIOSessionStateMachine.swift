@@ -54,8 +54,16 @@ public struct EngineIOSessionStateMachine: Sendable {
     private(set) var lifecycle: Lifecycle = .open
     /// Whether a GET is parked, waiting for packets (polling only).
     public private(set) var hasParkedPoll = false
-    /// Packets waiting for a poll, or for the upgrade to complete.
-    private(set) var outbox = CircularBuffer<EngineIOOutboundPacket>()
+    /// Packets waiting for a poll, or for the upgrade to complete. An array, not a ring
+    /// buffer: it is only appended to and taken whole, and an empty array allocates nothing
+    /// (a WebSocket session, i.e. almost every session, never queues a packet).
+    private(set) var outbox: [EngineIOOutboundPacket] = []
+
+    /// The queued packets, leaving the queue empty.
+    private mutating func takeOutbox() -> [EngineIOOutboundPacket] {
+        defer { outbox = [] }
+        return outbox
+    }
 
     public init(transport: EngineIOTransportKind, timing: Timing, now: NIODeadline) {
         self.transport = transport
@@ -123,8 +131,7 @@ public struct EngineIOSessionStateMachine: Sendable {
         case .polling:
             if hasParkedPoll {
                 hasParkedPoll = false
-                var packets = Array(outbox)
-                outbox.removeAll(keepingCapacity: true)
+                var packets = takeOutbox()
                 packets.append(packet)
                 return .respondToPoll(packets)
             }
@@ -159,8 +166,7 @@ public struct EngineIOSessionStateMachine: Sendable {
         case .closing(let reason, _):
             // A server-side close delivers what was queued and the close packet; the
             // client's own close answers the poll that raced it with a noop.
-            var packets = Array(outbox)
-            outbox.removeAll()
+            var packets = takeOutbox()
             packets.append(reason == .transportClose ? .noop : .close)
             lifecycle = .closed(reason)
             return .respondAndFinish(packets)
@@ -173,8 +179,7 @@ public struct EngineIOSessionStateMachine: Sendable {
             return .rejectDuplicate(close(.transportError))
         }
         if !outbox.isEmpty {
-            let packets = Array(outbox)
-            outbox.removeAll(keepingCapacity: true)
+            let packets = takeOutbox()
             return .respond(packets)
         }
         if case .probed = upgrade {
@@ -188,8 +193,7 @@ public struct EngineIOSessionStateMachine: Sendable {
     /// The packets to append to a polling handshake response (sent while opening).
     public mutating func handshakeResponded() -> [EngineIOOutboundPacket] {
         guard transport == .polling else { return [] }
-        let packets = Array(outbox)
-        outbox.removeAll(keepingCapacity: true)
+        let packets = takeOutbox()
         return packets
     }
 
@@ -271,8 +275,7 @@ public struct EngineIOSessionStateMachine: Sendable {
             transport = .websocket
             let release = hasParkedPoll
             hasParkedPoll = false
-            let packets = Array(outbox)
-            outbox.removeAll()
+            let packets = takeOutbox()
             return .completeUpgrade(releaseParkedPoll: release, flush: packets)
         case (.none, _):
             return .ignore
@@ -381,7 +384,7 @@ public struct EngineIOSessionStateMachine: Sendable {
             let serverInitiated = reason == .forcedClose || reason == .serverShuttingDown
             if hasParkedPoll {
                 hasParkedPoll = false
-                var packets = serverInitiated ? Array(outbox) : []
+                var packets = serverInitiated ? outbox : []
                 // The client asked to close: its own poll just ends (noop), as the reference
                 // server does. Otherwise the poll carries the close packet.
                 packets.append(reason == .transportClose ? .noop : .close)
