@@ -26,21 +26,57 @@ extension EngineIOConnectionHandler {
 }
 
 /// The request that opened a session, as the application sees it.
+///
+/// A session lives for hours and its handshake is read a few times (at connect, by a plugin's
+/// context, by the admin views), so it is kept compact: the headers packed into one string
+/// (swift-nio's `HTTPHeaders` from the decoder keeps a 16-entry array and a string per name
+/// and value, over a kilobyte per idle connection), and the query parsed from `uri` when
+/// asked for.
 public struct EngineIOHandshake: Sendable {
     /// The request target, e.g. `/socket.io/?EIO=4&transport=polling`.
     public var uri: String
-    public var headers: HTTPHeaders
-    /// Query parameters (first value of each name).
-    public var query: [String: String]
     public var remoteAddress: SocketAddress?
     /// The transport the session started on.
     public var transport: EngineIOTransportKind
+    /// `name:value` pairs, each followed by CR LF (neither can occur in a name or value).
+    private var packedHeaders: String
 
-    public init(uri: String, headers: HTTPHeaders, query: [String: String], remoteAddress: SocketAddress?, transport: EngineIOTransportKind) {
+    public init(uri: String, headers: HTTPHeaders, remoteAddress: SocketAddress?, transport: EngineIOTransportKind) {
         self.uri = uri
-        self.headers = headers
-        self.query = query
+        self.packedHeaders = Self.pack(headers)
         self.remoteAddress = remoteAddress
         self.transport = transport
+    }
+
+    /// The request's headers, in their order.
+    public var headers: HTTPHeaders {
+        get {
+            var headers = HTTPHeaders()
+            var rest = packedHeaders[...]
+            while let end = rest.firstRange(of: "\r\n") {
+                let line = rest[..<end.lowerBound]
+                if let colon = line.firstIndex(of: ":") {
+                    headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...]))
+                }
+                rest = rest[end.upperBound...]
+            }
+            return headers
+        }
+        set { packedHeaders = Self.pack(newValue) }
+    }
+
+    /// Query parameters (first value of each name).
+    public var query: [String: String] { RequestTarget(uri).query }
+
+    private static func pack(_ headers: HTTPHeaders) -> String {
+        var packed = ""
+        packed.reserveCapacity(headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 3 })
+        for (name, value) in headers {
+            packed += name
+            packed += ":"
+            packed += value
+            packed += "\r\n"
+        }
+        return packed
     }
 }

@@ -183,7 +183,6 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
             let handshake = EngineIOHandshake(
                 uri: head.uri,
                 headers: head.headers,
-                query: RequestTarget(head.uri).query,
                 remoteAddress: context.channel.remoteAddress,
                 transport: .polling
             )
