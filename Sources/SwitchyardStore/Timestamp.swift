@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardJSON
 
 /// UTC timestamps in the one text form the database stores: `2026-11-22T10:00:00.123Z`.
 ///
@@ -33,7 +34,7 @@ enum Timestamp {
             inDay += perDay
             days -= 1
         }
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilCalendar.civil(fromDays: days)
         let hour = inDay / 3_600_000, minute = inDay / 60_000 % 60, second = inDay / 1000 % 60, millisecond = inDay % 1000
         guard (0...9999).contains(year) else {
             func padded(_ value: Int64, _ width: Int) -> String {
@@ -111,31 +112,8 @@ enum Timestamp {
             }
         }
         guard scanner.isAtEnd else { return nil }
-        milliseconds += days(fromCivil: year, month, day) * 86_400_000
+        milliseconds += CivilCalendar.days(fromCivil: year, month, day) * 86_400_000
         return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
-    }
-
-    // MARK: - Civil calendar (proleptic Gregorian), after Howard Hinnant's algorithms
-
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func daysIn(month: Int64, year: Int64) -> Int64 {
