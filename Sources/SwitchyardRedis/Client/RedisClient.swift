@@ -290,8 +290,17 @@ public final class RedisClient: @unchecked Sendable {
             let addedPatterns = newPatterns.filter { !self.patterns.contains($0) }
             self.channels += addedChannels
             self.patterns += addedPatterns
-            guard case .ready(_, let channel) = self.state else { return }
-            self.writeSubscriptions(channels: addedChannels, patterns: addedPatterns, on: channel)
+            switch self.state {
+            case .ready(_, let channel):
+                self.writeSubscriptions(channels: addedChannels, patterns: addedPatterns, on: channel)
+            case .subscribing(let id, let channel, let remaining):
+                // The connection's subscriptions were written without these: add them, and
+                // wait for their confirmations too before calling the connection ready.
+                self.state = .subscribing(id: id, channel: channel, remaining: remaining + addedChannels.count + addedPatterns.count)
+                self.writeSubscriptions(channels: addedChannels, patterns: addedPatterns, on: channel)
+            default:
+                return  // written with the others when the connection is set up
+            }
         }
     }
 
