@@ -113,6 +113,18 @@ struct NodeAdapterTests {
     let group = MultiThreadedEventLoopGroup.singleton
     static let specific = "socket.io-response#/#n0de01#"
 
+    /// A real redis-server (killed when the returned value is released: keep it), a
+    /// socket.io node and a Switchyard node it counts.
+    private func mixedCluster(configure: (inout RedisBackplaneConfiguration) -> Void = { _ in }) async throws -> (
+        RedisServerProcess, FakeSocketIONode, TestNode
+    ) {
+        let redis = try await RedisServerProcess.start()
+        let node = try await FakeSocketIONode(redis: redis, group: group)
+        let switchyard = try await TestNode.start(redis: redis, group: group, configure: configure)
+        try await waitUntil("Switchyard is counted") { (try? await node.serverCount()) == 2 }
+        return (redis, node, switchyard)
+    }
+
     private func decodeJSON(_ message: RedisPubSubMessage) throws -> JSONValue {
         try message.payload.withUnsafeReadableBytes { raw throws(JSONParseError) in try JSONValue(parsing: raw) }
     }
@@ -131,14 +143,12 @@ struct NodeAdapterTests {
         #expect(try await node.serverCount() == 2)
         await switchyard.stop()
         await node.close()
+        redis.kill()
     }
 
     @Test("FETCH_SOCKETS, SOCKETS and ALL_ROOMS from a socket.io node are answered exactly once, with data and handshake")
     func fetchFromNode() async throws {
-        let redis = try await RedisServerProcess.start()
-        let node = try await FakeSocketIONode(redis: redis, group: group)
-        let switchyard = try await TestNode.start(redis: redis, group: group)
-        try await waitUntil("Switchyard is counted") { (try? await node.serverCount()) == 2 }
+        let (redis, node, switchyard) = try await mixedCluster()
         let client = try await switchyard.client()
         _ = try await client.emitWithAck("join", ["lobby"])
         let socket = try #require(switchyard.namespace().socket(id: client.sid))
@@ -178,14 +188,12 @@ struct NodeAdapterTests {
         await client.close()
         await switchyard.stop()
         await node.close()
+        redis.kill()
     }
 
     @Test("A server-side emit from a socket.io node reaches the handler with every argument; with an ack, one answer")
     func serverSideEmitFromNode() async throws {
-        let redis = try await RedisServerProcess.start()
-        let node = try await FakeSocketIONode(redis: redis, group: group)
-        let switchyard = try await TestNode.start(redis: redis, group: group)
-        try await waitUntil("Switchyard is counted") { (try? await node.serverCount()) == 2 }
+        let (redis, node, switchyard) = try await mixedCluster()
         let seen = NIOLockedValueBox<[[JSONValue]]>([])
         switchyard.backplane.onServerSideEmit("compute") { arguments in
             seen.withLockedValue { $0.append(arguments) }
@@ -204,14 +212,12 @@ struct NodeAdapterTests {
 
         await switchyard.stop()
         await node.close()
+        redis.kill()
     }
 
     @Test("A broadcast with acks from a socket.io node reaches the clients; the count and each ack go back")
     func broadcastWithAckFromNode() async throws {
-        let redis = try await RedisServerProcess.start()
-        let node = try await FakeSocketIONode(redis: redis, group: group)
-        let switchyard = try await TestNode.start(redis: redis, group: group)
-        try await waitUntil("Switchyard is counted") { (try? await node.serverCount()) == 2 }
+        let (redis, node, switchyard) = try await mixedCluster()
         let member = try await switchyard.client()
         let other = try await switchyard.client()
         _ = try await member.emitWithAck("join", ["lobby"])
@@ -255,14 +261,12 @@ struct NodeAdapterTests {
         await other.close()
         await switchyard.stop()
         await node.close()
+        redis.kill()
     }
 
     @Test("Switchyard's fetchSockets and allRooms wait for the socket.io node's answers on the shared channel and merge them")
     func nodeAnswersSwitchyard() async throws {
-        let redis = try await RedisServerProcess.start()
-        let node = try await FakeSocketIONode(redis: redis, group: group)
-        let switchyard = try await TestNode.start(redis: redis, group: group)
-        try await waitUntil("Switchyard is counted") { (try? await node.serverCount()) == 2 }
+        let (redis, node, switchyard) = try await mixedCluster()
         let local = try await switchyard.client()
 
         let fetch = Task { await switchyard.backplane.fetchSockets(namespace: "/") }
@@ -296,17 +300,16 @@ struct NodeAdapterTests {
         await local.close()
         await switchyard.stop()
         await node.close()
+        redis.kill()
     }
 
     @Test("A socket.io node that does not answer is reported missing when the request times out")
     func silentNode() async throws {
-        let redis = try await RedisServerProcess.start()
-        let node = try await FakeSocketIONode(redis: redis, group: group)
-        let switchyard = try await TestNode.start(redis: redis, group: group) { $0.requestTimeout = .milliseconds(300) }
-        try await waitUntil("Switchyard is counted") { (try? await node.serverCount()) == 2 }
+        let (redis, node, switchyard) = try await mixedCluster { $0.requestTimeout = .milliseconds(300) }
         let result = await switchyard.backplane.allRooms(namespace: "/")
         #expect(result.missingNodes == ["socket.io node"])
         await switchyard.stop()
         await node.close()
+        redis.kill()
     }
 }
