@@ -13,6 +13,10 @@ public struct HTTPFallbackResponse: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
     public var body: ByteBuffer
+    /// When set, `body` is ignored: the head goes out without a length (chunked) and this is
+    /// called with the open stream, which it writes to until it closes it or the client goes
+    /// (server-sent events).
+    public var stream: (@Sendable (HTTPResponseStream) -> Void)?
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer = ByteBuffer()) {
         self.status = status
@@ -20,8 +24,35 @@ public struct HTTPFallbackResponse: Sendable {
         self.body = body
     }
 
+    /// A response whose body is written over time; the connection serves nothing else.
+    public static func streaming(headers: HTTPHeaders, _ stream: @escaping @Sendable (HTTPResponseStream) -> Void) -> HTTPFallbackResponse {
+        var response = HTTPFallbackResponse(status: .ok, headers: headers)
+        response.stream = stream
+        return response
+    }
+
     public static func text(_ status: HTTPResponseStatus, _ text: String, contentType: String = "text/plain; charset=utf-8") -> HTTPFallbackResponse {
         HTTPFallbackResponse(status: status, headers: ["Content-Type": contentType], body: ByteBuffer(string: text))
+    }
+}
+
+/// The body of a streaming response; writes may come from any thread.
+public struct HTTPResponseStream: Sendable {
+    let channel: Channel
+
+    /// Sends a chunk of the body at once.
+    @discardableResult
+    public func write(_ bytes: ByteBuffer) -> EventLoopFuture<Void> {
+        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(bytes)))
+    }
+
+    /// Completes when the connection closes (the client went away, or ``close()``).
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Ends the response and closes the connection.
+    public func close() {
+        let channel = self.channel
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
     }
 }
 
@@ -44,6 +75,8 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
         case parked(EngineIOPollRequest)
         /// A response is being produced asynchronously.
         case responding
+        /// A streaming response owns the connection until it closes.
+        case streaming
     }
 
     private let endpoints: [EngineIOServer]
@@ -97,6 +130,7 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
     // MARK: - Request parts
 
     private func received(head: HTTPRequestHead, context: ChannelHandlerContext) {
+        if case .streaming = state { return }
         let target = RequestTarget(head.uri)
         guard let endpoint = endpoints.first(where: { $0.matches(path: target.path) }) else {
             state = .fallback(head, nil)
@@ -295,6 +329,13 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
             .whenComplete { result in
                 guard let context = self.context else { return }
                 switch result {
+                case .success(let response) where response.stream != nil:
+                    self.state = .streaming
+                    var headers = response.headers
+                    headers.remove(name: "Content-Length")
+                    let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)
+                    context.writeAndFlush(self.wrapOutboundOut(.head(head)), promise: nil)
+                    response.stream?(HTTPResponseStream(channel: context.channel))
                 case .success(let response):
                     self.finish(status: response.status, headers: response.headers, body: response.body, keepAlive: keepAlive, context: context)
                 case .failure:
