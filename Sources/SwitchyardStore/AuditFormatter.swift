@@ -132,7 +132,7 @@ public struct AuditFormatter: Sendable {
 
     // MARK: - JSON lines
 
-    static func jsonLine(_ entry: AuditEntry) -> String {
+    public static func jsonLine(_ entry: AuditEntry) -> String {
         var object = JSONObject()
         object["id"] = .number(JSONNumber(entry.id))
         for (column, value) in zip(AuditTable.columns, fields(entry.record)) {

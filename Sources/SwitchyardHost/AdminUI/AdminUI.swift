@@ -290,19 +290,7 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
     /// Every socket of every namespace on this node, each serialised on its own loop.
     func localSockets() async -> [JSONValue] {
         guard let socketIO = attachment.withLockedValue({ $0?.socketIO }) else { return [] }
-        var byLoop: [ObjectIdentifier: (EventLoop, [SocketIOSocket])] = [:]
-        for namespace in socketIO.namespaces.sorted(by: { $0.path < $1.path }) {
-            for id in namespace.broadcast.local.localSocketIDs().sorted() {
-                guard let socket = namespace.socket(id: id) else { continue }
-                byLoop[ObjectIdentifier(socket.eventLoop), default: (socket.eventLoop, [])].1.append(socket)
-            }
-        }
-        var result: [JSONValue] = []
-        for (loop, sockets) in byLoop.values {
-            let serialized = try? await loop.submit { sockets.filter(\.isConnected).map(Self.serialize) }.get()
-            result.append(contentsOf: serialized ?? [])
-        }
-        return result
+        return await SocketSnapshot.read(SocketSnapshot.sockets(of: socketIO), Self.serialize)
     }
 
     /// Every socket in the cluster (this node's, then every other live node's).

@@ -34,6 +34,8 @@ public final class SwitchyardServer: Service, Sendable {
     /// The socket.io Admin UI's namespace, when `admin.ui` is configured.
     public let adminUI: AdminUI?
     let adminServer: EngineIOHTTPServer?
+    /// The web console on the admin listener (with the admin endpoint).
+    let console: AdminConsole?
     let adminToken: String
     private let onListening: (@Sendable (SocketAddress) -> Void)?
 
@@ -162,9 +164,17 @@ public final class SwitchyardServer: Service, Sendable {
         }
         let token = configuration.admin.token ?? Self.randomToken()
         self.adminToken = token
-        self.adminServer = configuration.admin.enabled
-            ? EngineIOHTTPServer(endpoints: [], fallback: AdminResponder(actions: actions, token: Array(token.utf8)), logger: logger)
-            : nil
+        if configuration.admin.enabled {
+            let console = AdminConsole(
+                actions: actions, socketIO: socketIO, engine: engine, database: database,
+                registry: RegistryReport.json(registry, configuration: configuration, plan: plan), logger: logger)
+            self.console = console
+            self.adminServer = EngineIOHTTPServer(
+                endpoints: [], fallback: AdminResponder(actions: actions, token: Array(token.utf8), console: console), logger: logger)
+        } else {
+            self.console = nil
+            self.adminServer = nil
+        }
     }
 
     static func randomToken() -> String {
@@ -208,6 +218,7 @@ public final class SwitchyardServer: Service, Sendable {
             if let address = adminChannel?.localAddress { publishAdminAddress(address) }
         }
         adminUI?.start(on: group.next())
+        console?.start(on: group.next())
         if let address = channel.localAddress {
             logger.info("listening", metadata: ["address": "\(address)"])
             onListening?(address)
@@ -216,6 +227,7 @@ public final class SwitchyardServer: Service, Sendable {
         try? await gracefulShutdown()
         logger.info("shutting down")
         adminUI?.stop()
+        console?.stop()
         try? await channel.close()
         try? await adminChannel?.close()
         httpServer.closeAllSessions()

@@ -1,0 +1,311 @@
+import EngineIO
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SocketIO
+import SwitchyardJSON
+import SwitchyardStore
+import Synchronization
+
+/// Reads sockets on their own event loops, one task per loop, never per socket.
+enum SocketSnapshot {
+    /// Every connected socket of every namespace on this node (admin namespaces included).
+    static func sockets(of socketIO: SocketIOServer) -> [SocketIOSocket] {
+        var sockets: [SocketIOSocket] = []
+        for namespace in socketIO.namespaces.sorted(by: { $0.path < $1.path }) {
+            for id in namespace.broadcast.local.localSocketIDs().sorted() {
+                if let socket = namespace.socket(id: id) { sockets.append(socket) }
+            }
+        }
+        return sockets
+    }
+
+    /// `body` applied to each still-connected socket on the socket's loop.
+    static func read<T: Sendable>(_ sockets: [SocketIOSocket], _ body: @escaping @Sendable (SocketIOSocket) -> T) async -> [T] {
+        var byLoop: [ObjectIdentifier: (EventLoop, [SocketIOSocket])] = [:]
+        for socket in sockets { byLoop[ObjectIdentifier(socket.eventLoop), default: (socket.eventLoop, [])].1.append(socket) }
+        var result: [T] = []
+        for (loop, group) in byLoop.values {
+            let values = try? await loop.submit { group.filter(\.isConnected).map(body) }.get()
+            result.append(contentsOf: values ?? [])
+        }
+        return result
+    }
+}
+
+/// The operator's web console on the admin listener: its data, its live stream and the
+/// last hour of samples its charts draw.
+///
+/// Once a second (one timer, not per event) it reads every socket's counters on the
+/// socket's loop, keeps a sample (sessions, sockets, connects, disconnects, events in and
+/// out), and pushes a snapshot to the open streams.
+final class AdminConsole: Sendable {
+    let actions: OperatorActions
+    let socketIO: SocketIOServer
+    let engine: EngineIOServer
+    let database: SwitchyardDatabase?
+    let registry: JSONValue
+    let logger: Logger
+
+    /// One second of the server, as the charts draw it.
+    struct Sample: Sendable {
+        var time: Int64
+        var sessions: Int
+        var sockets: Int
+        var connects: Int
+        var disconnects: Int
+        var eventsIn: Int
+        var eventsOut: Int
+
+        var json: JSONValue {
+            [
+                "t": .number(JSONNumber(time)), "sessions": .number(JSONNumber(sessions)), "sockets": .number(JSONNumber(sockets)),
+                "connects": .number(JSONNumber(connects)), "disconnects": .number(JSONNumber(disconnects)),
+                "eventsIn": .number(JSONNumber(eventsIn)), "eventsOut": .number(JSONNumber(eventsOut)),
+            ]
+        }
+    }
+
+    private struct State {
+        var samples: [Sample] = []
+        /// Events in and out of each socket at the last sample.
+        var lastCounts: [ObjectIdentifier: (Int, Int)] = [:]
+        var streams: [Int: HTTPResponseStream] = [:]
+        var nextStream = 0
+        var lastSnapshot: [UInt8]?
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let ticking = Atomic<Bool>(false)
+    private let ticker = NIOLockedValueBox<RepeatedTask?>(nil)
+    static let historyLength = 3600
+    static let connectionLimit = 1000
+
+    init(
+        actions: OperatorActions, socketIO: SocketIOServer, engine: EngineIOServer, database: SwitchyardDatabase?, registry: JSONValue,
+        logger: Logger
+    ) {
+        self.actions = actions
+        self.socketIO = socketIO
+        self.engine = engine
+        self.database = database
+        self.registry = registry
+        self.logger = logger
+    }
+
+    func start(on loop: EventLoop) {
+        let task = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+            guard let self, !self.ticking.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            Task {
+                await self.tick()
+                self.ticking.store(false, ordering: .releasing)
+            }
+        }
+        ticker.withLockedValue { $0 = task }
+    }
+
+    func stop() {
+        ticker.withLockedValue {
+            $0?.cancel(); $0 = nil
+        }
+        let streams = state.withLockedValue { state in
+            defer { state.streams = [:] }
+            return Array(state.streams.values)
+        }
+        for stream in streams { stream.close() }
+    }
+
+    // MARK: - Sampling
+
+    private struct SocketReading: Sendable {
+        let key: ObjectIdentifier
+        let eventsIn: Int
+        let eventsOut: Int
+        let connection: JSONValue
+    }
+
+    func tick() async {
+        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let sockets = SocketSnapshot.sockets(of: socketIO)
+        let readings = await SocketSnapshot.read(sockets) { socket in
+            SocketReading(
+                key: ObjectIdentifier(socket), eventsIn: socket.traffic.eventsIn, eventsOut: socket.traffic.eventsOut,
+                connection: Self.describe(socket, now: now))
+        }
+        let wantsSnapshot = state.withLockedValue { state in
+            var sample = Sample(
+                time: now, sessions: engine.sessionCount, sockets: readings.count, connects: 0, disconnects: 0, eventsIn: 0, eventsOut: 0)
+            var counts: [ObjectIdentifier: (Int, Int)] = [:]
+            for reading in readings {
+                let before = state.lastCounts[reading.key]
+                if before == nil { sample.connects += 1 }
+                sample.eventsIn += max(0, reading.eventsIn - (before?.0 ?? 0))
+                sample.eventsOut += max(0, reading.eventsOut - (before?.1 ?? 0))
+                counts[reading.key] = (reading.eventsIn, reading.eventsOut)
+            }
+            sample.disconnects = state.lastCounts.keys.filter { counts[$0] == nil }.count
+            state.lastCounts = counts
+            state.samples.append(sample)
+            if state.samples.count > Self.historyLength { state.samples.removeFirst(state.samples.count - Self.historyLength) }
+            return !state.streams.isEmpty
+        }
+        guard wantsSnapshot else { return }
+        let snapshot = await self.snapshot(connections: readings.map(\.connection), now: now)
+        var bytes = Array("event: snapshot\ndata: ".utf8)
+        snapshot.write(to: &bytes)
+        bytes.append(contentsOf: Array("\n\n".utf8))
+        let streams = state.withLockedValue { state in
+            state.lastSnapshot = bytes
+            return Array(state.streams.values)
+        }
+        for stream in streams { stream.write(ByteBuffer(bytes: bytes)) }
+    }
+
+    /// One socket as the console lists it. On the socket's loop.
+    static func describe(_ socket: SocketIOSocket, now: Int64) -> JSONValue {
+        let traffic = socket.traffic
+        var identity: JSONValue = .null
+        if let context = socket.userInfo as? HostSocketContext, let id = context.identityID { identity = .string(id) }
+        var object = JSONObject()
+        object["id"] = .string(socket.id)
+        object["sid"] = .string(socket.connection.id)
+        object["namespace"] = .string(socket.namespace.path)
+        object["transport"] = .string(socket.connection.transport.rawValue)
+        object["address"] = socket.handshake.remoteAddress?.ipAddress.map(JSONValue.string) ?? .null
+        object["identity"] = identity
+        object["rooms"] = .array(socket.rooms.subtracting([socket.id]).sorted().map(JSONValue.string))
+        object["ageSeconds"] = .number(JSONNumber(max(0, (now - socket.issued) / 1000)))
+        object["eventsIn"] = .number(JSONNumber(traffic.eventsIn))
+        object["eventsOut"] = .number(JSONNumber(traffic.eventsOut))
+        object["bytesIn"] = .number(JSONNumber(traffic.bytesIn))
+        object["bytesOut"] = .number(JSONNumber(traffic.bytesOut))
+        return .object(object)
+    }
+
+    /// What the live page shows: the cluster's nodes, this node's connections (the first
+    /// ``connectionLimit``), namespaces with their rooms, and the latest sample.
+    func snapshot(connections: [JSONValue], now: Int64) async -> JSONValue {
+        let live = await actions.live()
+        let latest = state.withLockedValue { $0.samples.last?.json } ?? .null
+        var object = JSONObject()
+        object["time"] = .number(JSONNumber(now))
+        object["nodes"] = live["nodes"] ?? []
+        object["missingNodes"] = live["missingNodes"] ?? []
+        object["connectionCount"] = .number(JSONNumber(connections.count))
+        object["connections"] = .array(Array(connections.prefix(Self.connectionLimit)))
+        object["sample"] = latest
+        return .object(object)
+    }
+
+    // MARK: - Streams
+
+    /// Registers an open event stream; it gets the latest snapshot at once, then one a second.
+    func subscribe(_ stream: HTTPResponseStream) {
+        let (id, latest) = state.withLockedValue { state -> (Int, [UInt8]?) in
+            let id = state.nextStream
+            state.nextStream += 1
+            state.streams[id] = stream
+            return (id, state.lastSnapshot)
+        }
+        stream.write(ByteBuffer(string: ": switchyard console\nretry: 2000\n\n"))
+        if let latest { stream.write(ByteBuffer(bytes: latest)) }
+        stream.closeFuture.whenComplete { [weak self] _ in
+            self?.state.withLockedValue { _ = $0.streams.removeValue(forKey: id) }
+        }
+    }
+
+    var streamCount: Int { state.withLockedValue { $0.streams.count } }
+
+    // MARK: - History
+
+    /// The last hour of samples, and the audit's refusals and errors per minute by kind.
+    func history(now: Date = Date()) async throws -> JSONValue {
+        let samples = state.withLockedValue { $0.samples.map(\.json) }
+        var object = JSONObject()
+        object["samples"] = .array(samples)
+        object["rejections"] = try await rejectionsPerMinute(since: now.addingTimeInterval(-3600))
+        return .object(object)
+    }
+
+    /// Kinds that count as a refusal or an error in the charts.
+    static let rejectionKinds: [AuditKind] = [.connectRefused, .guardDenied, .rateLimited, .sizeViolation]
+
+    private func rejectionsPerMinute(since: Date) async throws -> JSONValue {
+        guard let database else { return [] }
+        let entries = try await NIOThreadPool.singleton.runIfActive {
+            let refusals = try database.audit(AuditQuery(since: since, kinds: Self.rejectionKinds, limit: 100_000))
+            let errors = try database.audit(AuditQuery(since: since, kinds: [.event], outcome: .error, limit: 100_000))
+            let refused = try database.audit(AuditQuery(since: since, kinds: [.event], outcome: .refused, limit: 100_000))
+            return refusals + errors + refused
+        }
+        var buckets: [String: [String: Int]] = [:]
+        for entry in entries {
+            let record = entry.record
+            let minute = Int64(record.time.timeIntervalSince1970 / 60) * 60_000
+            let kind =
+                record.kind == .event ? "\(record.outcome?.rawValue ?? "error"):\(record.errorKind ?? "unknown")" : record.kind.rawValue
+            buckets[String(minute), default: [:]][kind, default: 0] += 1
+        }
+        return .array(
+            buckets.sorted { $0.key < $1.key }.map { minute, kinds in
+                var counts = JSONObject()
+                for (kind, count) in kinds.sorted(by: { $0.key < $1.key }) { counts[kind] = .number(JSONNumber(count)) }
+                return ["t": .number(JSONNumber(Int64(minute) ?? 0)), "counts": .object(counts)]
+            })
+    }
+
+    // MARK: - Audit
+
+    /// The audit rows a filter selects: newest first, `limit` per page, `before` an id to
+    /// page back from; or, with `after`, every newer row oldest first (the live tail).
+    func audit(parameters: [String: String]) async throws -> (entries: [AuditEntry], next: Int64?) {
+        guard let database else { throw OperatorActions.Failure.invalidRequest("this server has no audit database") }
+        var query = AuditQuery()
+        let now = Date()
+        do throws(AuditTimeExpression.ParseError) {
+            if let since = parameters["since"], !since.isEmpty { query.since = try AuditTimeExpression.parse(since, now: now) }
+            if let until = parameters["until"], !until.isEmpty { query.until = try AuditTimeExpression.parse(until, now: now) }
+        } catch {
+            throw OperatorActions.Failure.invalidRequest("\(error)")
+        }
+        if let kinds = parameters["kind"], !kinds.isEmpty {
+            query.kinds = try kinds.split(separator: ",").map { name in
+                guard let kind = AuditKind(rawValue: String(name)) else {
+                    throw OperatorActions.Failure.invalidRequest(
+                        "unknown kind '\(name)' (known: \(AuditKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                return kind
+            }
+        }
+        if let outcome = parameters["outcome"], !outcome.isEmpty {
+            guard let parsed = AuditOutcome(rawValue: outcome) else {
+                throw OperatorActions.Failure.invalidRequest("unknown outcome '\(outcome)' (ok, error, refused)")
+            }
+            query.outcome = parsed
+        }
+        for (key, path) in [("identity", \AuditQuery.identity), ("namespace", \AuditQuery.namespace), ("event", \AuditQuery.event)] {
+            if let value = parameters[key], !value.isEmpty { query[keyPath: path] = value }
+        }
+        let limit = parameters["limit"].flatMap(Int.init) ?? 50
+        guard (1...10_000).contains(limit) else { throw OperatorActions.Failure.invalidRequest("limit must be 1 to 10000") }
+        if let after = parameters["after"] {
+            guard let id = Int64(after) else { throw OperatorActions.Failure.invalidRequest("after must be a row id") }
+            query.afterID = id
+            query.order = .oldestFirst
+            query.limit = limit
+        } else {
+            if let before = parameters["before"] {
+                guard let id = Int64(before) else { throw OperatorActions.Failure.invalidRequest("before must be a row id") }
+                query.throughID = id - 1
+            }
+            query.order = .newestFirst
+            query.limit = limit
+        }
+        let finalQuery = query
+        let entries = try await NIOThreadPool.singleton.runIfActive { try database.audit(finalQuery) }
+        let next = parameters["after"] == nil && entries.count == limit ? entries.last?.id : nil
+        return (entries, next)
+    }
+}
