@@ -54,11 +54,7 @@ struct AdminUITests {
         }
     }
 
-    func apply(_ json: String) throws -> ServerConfiguration {
-        var configuration = ServerConfiguration()
-        try configuration.apply(try JSONValue(parsing: json), source: "test.json")
-        return configuration
-    }
+    func apply(_ json: String) throws -> ServerConfiguration { try ServerConfigurationTests().apply(json) }
 
     @Test("admin.ui is read with its defaults, and is off unless configured")
     func settings() throws {

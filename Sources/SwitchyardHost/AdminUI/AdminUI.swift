@@ -242,15 +242,7 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
     static func serialize(_ socket: SocketIOSocket) -> JSONValue {
         socket.eventLoop.assertInEventLoop()
         let handshake = socket.handshake
-        var headers = JSONObject()
-        for header in handshake.headers {
-            let name = header.name.lowercased()
-            if let existing = headers[name]?.stringValue {
-                headers[name] = .string(existing + ", " + header.value)
-            } else {
-                headers[name] = .string(header.value)
-            }
-        }
+        let headers = HostSocketContext.headersObject(handshake)
         let address =
             headers["cf-connecting-ip"] ?? headers["x-forwarded-for"] ?? handshake.remoteAddress?.ipAddress.map(JSONValue.string) ?? .null
         let time = jsDateString(socket.issued)

@@ -57,15 +57,7 @@ final class HostSocketContext: @unchecked Sendable {
         object["socketId"] = .string(socketID)
         object["namespace"] = .string(namespace.path)
         object["params"] = .object(JSONObject(namespace.parameters.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }))
-        var headers = JSONObject()
-        for header in handshake.headers {
-            let name = header.name.lowercased()
-            if let existing = headers[name]?.stringValue {
-                headers[name] = .string(existing + ", " + header.value)
-            } else {
-                headers[name] = .string(header.value)
-            }
-        }
+        let headers = Self.headersObject(handshake)
         var handshakeObject = JSONObject()
         handshakeObject["headers"] = .object(headers)
         handshakeObject["query"] = .object(JSONObject(handshake.query.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }))
@@ -80,6 +72,21 @@ final class HostSocketContext: @unchecked Sendable {
         bytes.removeLast()  // the closing brace; rooms follow
         bytes.append(contentsOf: #","rooms":"#.utf8)
         return bytes
+    }
+
+    /// The request headers as Node presents them: lower-case names, repeated headers joined
+    /// with ", ".
+    static func headersObject(_ handshake: EngineIOHandshake) -> JSONObject {
+        var headers = JSONObject()
+        for header in handshake.headers {
+            let name = header.name.lowercased()
+            if let existing = headers[name]?.stringValue {
+                headers[name] = .string(existing + ", " + header.value)
+            } else {
+                headers[name] = .string(header.value)
+            }
+        }
+        return headers
     }
 
     /// The last context JSON built for the socket and the rooms revision it was built at.
