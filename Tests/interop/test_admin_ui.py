@@ -47,11 +47,11 @@ class AdminUI:
     """An Admin UI session: connects to the admin namespace with `auth` and registers its
     listeners in the `connect` handler, as App.vue's tryConnect/registerEventListeners."""
 
-    def __init__(self, server, auth, namespace="/admin", transport="websocket", errors=None):
+    def __init__(self, server, auth, namespace="/admin", transport="websocket", errors=None, serializer="default"):
         self.inbox = queue.Queue()
         self.backlog = []
         self.order = []
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = socketio.Client(reconnection=False, serializer=serializer)
         self.connected_namespace = namespace
         if errors is not None:
             self.sio.on("connect_error", lambda data=None: errors.append(data), namespace=namespace)
@@ -173,6 +173,23 @@ def test_login_gets_session_after_connect_then_config_then_all_sockets(server):
         assert "session" not in again.order
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+def test_the_msgpack_parser_the_ui_offers_works_too(server, transport):
+    # App.vue: `parser: parser === "msgpack" ? msgpackParser : null` (socket.io-msgpack-parser).
+    client = Client(server)
+    ui = login(server, transport=transport, serializer="msgpack")
+    try:
+        assert re.fullmatch(r"[0-9a-f]{16}", ui.next("session")[0])
+        assert "ALL_EVENTS" in ui.next("config")[0]["supportedFeatures"]
+        assert any(s["id"] == client.sid for s in ui.next("all_sockets")[0])
+        assert ui.next("server_stats", timeout=STATS_WAIT)[0]["clientsCount"] >= 2
+        ui.command("emit", "/", client.sid, "announce", {"via": "msgpack"})
+        assert client.next() == ("announce", ({"via": "msgpack"},))
+    finally:
+        ui.close()
+        client.close()
 
 
 def test_a_2a_hash_as_bcryptjs_writes_it_is_accepted():

@@ -129,10 +129,13 @@ final class AdminConsole: Sendable {
     func tick() async {
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         let sockets = SocketSnapshot.sockets(of: socketIO)
+        // Connections are described only while a console is watching; counting is all the
+        // history needs.
+        let describing = streamCount > 0
         let readings = await SocketSnapshot.read(sockets) { socket in
             SocketReading(
                 key: ObjectIdentifier(socket), eventsIn: socket.traffic.eventsIn, eventsOut: socket.traffic.eventsOut,
-                connection: Self.describe(socket, now: now))
+                connection: describing ? Self.describe(socket, now: now) : .null)
         }
         let wantsSnapshot = state.withLockedValue { state in
             var sample = Sample(
@@ -151,7 +154,7 @@ final class AdminConsole: Sendable {
             if state.samples.count > Self.historyLength { state.samples.removeFirst(state.samples.count - Self.historyLength) }
             return !state.streams.isEmpty
         }
-        guard wantsSnapshot else { return }
+        guard wantsSnapshot, describing else { return }
         let snapshot = await self.snapshot(connections: readings.map(\.connection), now: now)
         var bytes = Array("event: snapshot\ndata: ".utf8)
         snapshot.write(to: &bytes)
