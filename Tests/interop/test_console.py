@@ -221,3 +221,32 @@ def test_audit_paging_and_live_tail(browser, server):
         poll(page, f"document.querySelector('#audit tbody').textContent.includes({json.dumps(client.sid)})", what="the tailed connect row")
     finally:
         client.close()
+
+
+def test_a_cluster_console_shows_every_node_and_acts_on_all(browser):
+    from test_cluster import Redis
+    redis = Redis()
+    redis.start()
+    data = [tempfile.mkdtemp(prefix="switchyard-console-") for _ in range(2)]
+    nodes = [start_server(extra_args=("--data", directory, "--redis", redis.url)) for directory in data]
+    try:
+        admin = json.loads((pathlib.Path(data[0]) / "admin.json").read_text())
+        nodes[0].admin_url, nodes[0].token = admin["url"], admin["token"]
+        far = Client(nodes[1])
+        room = f"far-{uuid.uuid4().hex[:6]}"
+        far.join(room)
+        page = open_console(browser, nodes[0], nodes[0].token)
+        # Both nodes are listed, node B with the far client's room.
+        poll(page, "window.lastSnapshot && window.lastSnapshot.nodes.length === 2", what="two nodes")
+        poll(page, f"document.querySelector('#namespaces').textContent.includes({json.dumps(room)})", what="node B's room")
+        # A broadcast from node A's console reaches the client on node B.
+        page.evaluate(f"""(() => {{ const f = document.querySelector('#broadcast-form').elements;
+            f.namespace.value = '/'; f.room.value = {json.dumps(room)}; f.event.value = 'announce'; f.payload.value = '"across"';
+            document.querySelector('#broadcast-form').requestSubmit(); return true; }})()""")
+        assert far.inbox.get(timeout=WAIT) == ("announce", ("across",))
+        assert poll(page, "window.lastAction && window.lastAction.answer.nodes") == 2
+        far.close()
+    finally:
+        for node in nodes:
+            node.stop()
+        redis.kill()
