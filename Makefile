@@ -2,12 +2,14 @@
 #   make run    build (release), install the example plugins into plugins/, serve on 127.0.0.1:3000
 #   make test   build and run every test: Swift unit/handler tests, then interop tests
 #               with real clients against the real server binary and real plugins
+#   make fuzz   build the libFuzzer targets and run each for FUZZ_SECONDS (docs/FUZZING.md)
 
 SWIFT   ?= swift
 PYTHON  ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
 PORT    ?= 3000
+FUZZ_SECONDS ?= 60
 
 # Example plugins: SwiftPM product name -> file name in plugins/.
 PLUGINS := ConformancePlugin:conformance EchoPlugin:echo ChatPlugin:chat HelloCPlugin:hello-c TokenAuthPlugin:token-auth
@@ -15,7 +17,7 @@ PLUGINS := ConformancePlugin:conformance EchoPlugin:echo ChatPlugin:chat HelloCP
 # Debian packages the build and the tests need (checked, installed when missing; root or sudo).
 DEBIAN_PACKAGES := libsqlite3-dev libhiredis-dev libcrypt-dev redis-server chromium python3-venv
 
-.PHONY: all deps build release plugins run test test-swift test-interop venv format clean
+.PHONY: all deps build release plugins run test test-swift test-interop venv format clean fuzz
 
 deps:
 	@missing=""; for package in $(DEBIAN_PACKAGES); do \
@@ -61,6 +63,11 @@ test-interop: venv
 	$(SWIFT) build --product switchyard
 	SWITCHYARD_BIN="$$($(SWIFT) build --show-bin-path)/switchyard" $(PY) -m pytest Tests/interop -q
 
+# libFuzzer and AddressSanitizer come with the Swift toolchain; nothing more to install.
+fuzz: deps
+	scripts/fuzz build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz run
+
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: Tests/interop/requirements.txt
@@ -72,4 +79,4 @@ format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf .build $(VENV)
+	rm -rf .build .build-fuzz $(VENV)

@@ -247,3 +247,29 @@ let package = Package(
         .target(name: "Fixture\($0)", dependencies: ["CSwitchyardPlugin"], path: "Tests/Fixtures/Plugins/\($0)")
     }
 )
+
+// libFuzzer targets (docs/FUZZING.md), one executable per parser that reads network bytes.
+// They exist only when SWITCHYARD_FUZZ=1 (as `make fuzz` sets it), built into .build-fuzz with
+// `-sanitize=fuzzer,address`: their main() hands over to libFuzzer, which a plain build lacks.
+let fuzzTargets = [
+    "engineio-packet", "polling-payload", "websocket-frames", "socketio-packet", "json-reader",
+    "json-schema", "request-target", "redis-reply", "messagepack",
+]
+if Context.environment["SWITCHYARD_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"], path: "Fuzz/Support"),
+    ]
+    for name in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(name)",
+                dependencies: [
+                    "FuzzSupport", "EngineIO", "SocketIO", "SwitchyardJSON", "SwitchyardSchema", "SwitchyardRedis",
+                    .product(name: "NIOCore", package: "swift-nio"),
+                ],
+                path: "Fuzz/Targets/\(name)"
+            )
+        )
+    }
+}
