@@ -266,6 +266,7 @@ if Context.environment["SWITCHYARD_FUZZ"] == "1" {
                 name: "fuzz-\(name)",
                 dependencies: [
                     "FuzzSupport", "EngineIO", "SocketIO", "SwitchyardJSON", "SwitchyardSchema", "SwitchyardRedis",
+                    "SwitchyardMessagePack",
                     .product(name: "NIOCore", package: "swift-nio"),
                 ],
                 path: "Fuzz/Targets/\(name)"

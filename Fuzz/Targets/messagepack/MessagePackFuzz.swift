@@ -1,5 +1,5 @@
-// The MessagePack codec (Sources/SwitchyardRedis/MessagePack), which reads every message
-// other nodes publish on the Redis backplane.
+// The MessagePack codec (Sources/SwitchyardMessagePack), which reads every message other
+// nodes publish on the Redis backplane and every packet of a msgpack-parser client.
 //
 // Properties:
 // - decode → encode → decode is stable: a decoded value encodes to bytes that decode to a
@@ -9,7 +9,7 @@
 import FuzzSupport
 import NIOCore
 import SwitchyardJSON
-import SwitchyardRedis
+import SwitchyardMessagePack
 
 func fuzzMessagePack(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
