@@ -70,19 +70,42 @@ extension JSONValue {
             for element in elements { converted.append(JSONValue(messagePack: element, attachments: &attachments)) }
             self = .array(converted)
         case .map(let pairs):
+            let keys = pairs.map { pair -> String in
+                if case .string(let string) = pair.key { return string }
+                var ignored: [ByteBuffer] = []
+                return JSONValue(messagePack: pair.key, attachments: &ignored).serialized()
+            }
+            // As in the JavaScript object notepack.io builds: a repeated key's last value
+            // wins, in the first one's place. The values it replaces are never converted, so
+            // their binaries do not become attachments no placeholder refers to (found by
+            // fuzzing: Tests/Fixtures/Fuzz/messagepack).
+            let isReplaced = Self.replacedMembers(keys)
             var object = JSONObject()
-            for pair in pairs where !pair.value.isUndefined {
-                let key: String
-                if case .string(let string) = pair.key {
-                    key = string
+            for (index, pair) in pairs.enumerated() {
+                let key = keys[index]
+                if isReplaced(index) {
+                    if object[key] == nil { object[key] = .null }  // holds the place
+                } else if pair.value.isUndefined {
+                    object[key] = nil
                 } else {
-                    var ignored: [ByteBuffer] = []
-                    key = JSONValue(messagePack: pair.key, attachments: &ignored).serialized()
+                    object[key] = JSONValue(messagePack: pair.value, attachments: &attachments)
                 }
-                object[key] = JSONValue(messagePack: pair.value, attachments: &attachments)
             }
             self = .object(object)
         }
+    }
+
+    /// Whether the member at an index is replaced by a later one with the same key.
+    private static func replacedMembers(_ keys: [String]) -> (Int) -> Bool {
+        // A few keys are compared directly; many get a table (a hostile map can hold
+        // hundreds of thousands of members).
+        guard keys.count > 16 else {
+            return { index in keys[(index + 1)...].contains(keys[index]) }
+        }
+        var last: [String: Int] = [:]
+        last.reserveCapacity(keys.count)
+        for (index, key) in keys.enumerated() { last[key] = index }
+        return { index in last[keys[index]] != index }
     }
 
     /// The JSON form of a MessagePack value that carries no binary.

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import SwitchyardJSON
 import SwitchyardMessagePack
@@ -111,17 +112,19 @@ struct MessagePackTests {
     /// `d6 ff 39 45 79 80` after); the other forms from the MessagePack specification's
     /// timestamp extension (timestamp 64: nanoseconds in the upper 30 bits, seconds in the
     /// lower 34; timestamp 96: 32-bit nanoseconds then signed 64-bit seconds).
-    @Test("Timestamps become Date.prototype.toJSON text", arguments: [
-        ([0xd6, 0xff, 0x39, 0x45, 0x79, 0x80], "2000-06-13T00:00:00.000Z"),
-        ([0xd7, 0x00, 0x00, 0x00, 0x00, 0xdf, 0xb7, 0x62, 0x9c, 0x00], "2000-06-13T00:00:00.000Z"),
-        ([0xd7, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "1969-12-31T23:59:59.999Z"),
-        // 500_000_123 ns << 34 | 1 s: milliseconds kept, the rest cut as a Date does.
-        ([0xd7, 0xff, 0x77, 0x35, 0x95, 0xec, 0x00, 0x00, 0x00, 0x01], "1970-01-01T00:00:01.500Z"),
-        ([0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "1969-12-31T23:59:59.000Z"),
-        // 253402300800 s: 10000-01-01, written with the extended year.
-        ([0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0, 0, 0, 0x3a, 0xff, 0xf4, 0x41, 0x80], "+010000-01-01T00:00:00.000Z"),
-        ([0xd6, 0xff, 0x00, 0x00, 0x00, 0x00], "1970-01-01T00:00:00.000Z"),
-    ] as [([UInt8], String)])
+    @Test(
+        "Timestamps become Date.prototype.toJSON text",
+        arguments: [
+            ([0xd6, 0xff, 0x39, 0x45, 0x79, 0x80], "2000-06-13T00:00:00.000Z"),
+            ([0xd7, 0x00, 0x00, 0x00, 0x00, 0xdf, 0xb7, 0x62, 0x9c, 0x00], "2000-06-13T00:00:00.000Z"),
+            ([0xd7, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "1969-12-31T23:59:59.999Z"),
+            // 500_000_123 ns << 34 | 1 s: milliseconds kept, the rest cut as a Date does.
+            ([0xd7, 0xff, 0x77, 0x35, 0x95, 0xec, 0x00, 0x00, 0x00, 0x01], "1970-01-01T00:00:01.500Z"),
+            ([0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "1969-12-31T23:59:59.000Z"),
+            // 253402300800 s: 10000-01-01, written with the extended year.
+            ([0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0, 0, 0, 0x3a, 0xff, 0xf4, 0x41, 0x80], "+010000-01-01T00:00:00.000Z"),
+            ([0xd6, 0xff, 0x00, 0x00, 0x00, 0x00], "1970-01-01T00:00:00.000Z"),
+        ] as [([UInt8], String)])
     func timestamps(bytes: [UInt8], text: String) throws {
         #expect(JSONValue(messagePack: try MessagePackValue(decoding: bytes)) == .string(text))
     }
@@ -134,5 +137,55 @@ struct MessagePackTests {
         #expect(JSONValue(messagePack: try MessagePackValue(decoding: badNanoseconds)) == .null)
         let smallest: [UInt8] = [0xd7, 0x00, 0x80, 0, 0, 0, 0, 0, 0, 0]
         #expect(JSONValue(messagePack: try MessagePackValue(decoding: smallest)) == .null)
+    }
+}
+
+/// Inputs the fuzzer found (Fuzz/Targets/messagepack; docs/FUZZING.md), kept as fixtures.
+@Suite("MessagePack inputs found by fuzzing")
+struct MessagePackFuzzRegressionTests {
+    static func fixture(_ name: String) throws -> [UInt8] {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fixtures/Fuzz/messagepack/\(name)").standardized.path
+        return try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// Placeholders in a JSON value, by number.
+    static func placeholders(in value: JSONValue) -> [Int] {
+        switch value {
+        case .object(let object):
+            if object["_placeholder"] == .bool(true), let number = object["num"]?.intValue { return [number] }
+            return object.values.flatMap(placeholders(in:))
+        case .array(let elements): return elements.flatMap(placeholders(in:))
+        default: return []
+        }
+    }
+
+    @Test("A duplicate map key drops the replaced value's binary instead of keeping an orphan attachment")
+    func duplicateKeysOrphanBinary() throws {
+        // A map whose nine keys are all 0; the first value is an empty bin.
+        let value = try MessagePackValue(decoding: Self.fixture("duplicate-keys-orphan-binary.msgpack"))
+        var attachments: [ByteBuffer] = []
+        let json = JSONValue(messagePack: value, attachments: &attachments)
+        #expect(attachments.count == Self.placeholders(in: json).count)
+        var again: [ByteBuffer] = []
+        #expect(JSONValue(messagePack: MessagePackValue(json: json, attachments: attachments), attachments: &again) == json)
+        #expect(again == attachments)
+    }
+
+    @Test("A later duplicate key wins at the first one's place, as in a JavaScript object")
+    func duplicateKeysLastWins() throws {
+        let first = ByteBuffer(bytes: [1])
+        let second = ByteBuffer(bytes: [2])
+        let value = MessagePackValue.map([
+            MessagePackPair(key: .string("a"), value: .binary(first)),
+            MessagePackPair(key: .string("b"), value: .int(1)),
+            MessagePackPair(key: .string("a"), value: .binary(second)),
+            MessagePackPair(key: .string("c"), value: .int(2)),
+            MessagePackPair(key: .string("c"), value: .extended(type: 0, data: ByteBuffer(bytes: [0]))),
+        ])
+        var attachments: [ByteBuffer] = []
+        let json = JSONValue(messagePack: value, attachments: &attachments)
+        #expect(json.serialized() == #"{"a":{"_placeholder":true,"num":0},"b":1}"#)
+        #expect(attachments == [second])
     }
 }
