@@ -253,7 +253,7 @@ let package = Package(
 // `-sanitize=fuzzer,address`: their main() hands over to libFuzzer, which a plain build lacks.
 let fuzzTargets = [
     "engineio-packet", "polling-payload", "websocket-frames", "socketio-packet", "json-reader",
-    "json-schema", "request-target", "redis-reply", "messagepack",
+    "json-schema", "request-target", "redis-reply", "messagepack", "socketio-msgpack",
 ]
 if Context.environment["SWITCHYARD_FUZZ"] == "1" {
     package.targets += [
