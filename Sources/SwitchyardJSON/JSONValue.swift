@@ -33,10 +33,14 @@ public struct JSONNumber: Hashable, Sendable, CustomStringConvertible, Expressib
     public init(_ value: UInt64) { self.literal = String(value) }
 
     /// A finite double; non-finite values have no JSON form and become `0`.
+    ///
+    /// Integers a double holds exactly (below 2^53) are written as integers, as JavaScript
+    /// writes them (`1e15` is `1000000000000000`, not `1000000000000000.0`), so a number
+    /// that crosses MessagePack keeps its JSON form (found by fuzzing the MessagePack bridge).
     public init(_ value: Double) {
         if !value.isFinite {
             self.literal = "0"
-        } else if value == value.rounded(.towardZero), abs(value) < 1e15 {
+        } else if value == value.rounded(.towardZero), abs(value) < 9_007_199_254_740_992 {
             self.literal = String(Int64(value))
         } else {
             self.literal = "\(value)"

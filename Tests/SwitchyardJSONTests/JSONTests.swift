@@ -14,6 +14,14 @@ struct JSONTests {
         #expect(try JSONValue(parsing: input).serialized() == output)
     }
 
+    @Test("A Double with an integer value below 2^53 is written as that integer, as JavaScript writes it", arguments: [
+        (1.0, "1"), (-0.0, "0"), (1e15, "1000000000000000"), (-8_860_964_208_246_784.0, "-8860964208246784"),
+        (9_007_199_254_740_991.0, "9007199254740991"), (1.5, "1.5"),
+    ])
+    func integralDoubles(value: Double, literal: String) {
+        #expect(JSONNumber(value).literal == literal)
+    }
+
     @Test("Invalid documents are refused", arguments: [
         "", " ", "nul", "tru", "[", "]", "{", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}", "{\"a\":1,}", "01", "1.",
         ".5", "-", "1e", "+1", "0x10", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"",

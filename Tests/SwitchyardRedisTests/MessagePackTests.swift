@@ -172,6 +172,15 @@ struct MessagePackFuzzRegressionTests {
         #expect(again == attachments)
     }
 
+    @Test("An integral float64 between 1e15 and 2^53 keeps its JSON form through MessagePack and back")
+    func integralDoubleRoundTrip() throws {
+        // cb c3 3f 7b 00 00 00 00 00: the float64 -8860964208246784.
+        let value = try MessagePackValue(decoding: Self.fixture("integral-double-above-1e15.msgpack"))
+        let json = JSONValue(messagePack: value)
+        #expect(json.serialized() == "-8860964208246784")
+        #expect(JSONValue(messagePack: MessagePackValue(json: json)) == json)
+    }
+
     @Test("A later duplicate key wins at the first one's place, as in a JavaScript object")
     func duplicateKeysLastWins() throws {
         let first = ByteBuffer(bytes: [1])
