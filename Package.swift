@@ -237,7 +237,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardHostTests",
             dependencies: [
-                "SwitchyardHost", "SwitchyardTestSupport", "SwitchyardJSON", "SocketIO", "EngineIO",
+                "SwitchyardHost", "SwitchyardTestSupport", "SwitchyardJSON", "SwitchyardRedis", "SocketIO", "EngineIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -22,11 +22,18 @@ struct OperatorOptions: ParsableArguments {
     @Option(name: .long, help: "Act on every node through this Redis backplane instead of an admin endpoint.")
     var redis: String?
 
+    @Option(name: .long, help: "With --redis: the adapter protocol the cluster speaks, classic or sharded (default: classic).")
+    var redisMode: String = "classic"
+
     /// Sends an action: through Redis (every node acts) or to the admin endpoint.
     func perform(_ path: String, command: String, payload: JSONValue) async throws -> JSONValue {
         if let redis {
             var configuration = try RedisBackplaneConfiguration(url: redis)
             configuration.role = .client
+            guard let mode = RedisBackplaneConfiguration.Mode(rawValue: redisMode) else {
+                throw ValidationError("--redis-mode: unknown mode '\(redisMode)' (classic, sharded)")
+            }
+            configuration.mode = mode
             let cluster = RedisBackplane(configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "switchyard"))
             try await cluster.start()
             var request = payload.objectValue ?? JSONObject()

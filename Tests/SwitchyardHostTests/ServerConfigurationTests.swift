@@ -4,6 +4,7 @@ import NIOCore
 import SocketIO
 import SwitchyardHost
 import SwitchyardJSON
+import SwitchyardRedis
 import Testing
 
 @Suite("Server configuration")
@@ -44,8 +45,11 @@ struct ServerConfigurationTests {
              "routes": [{"namespace": "/chat", "event": "say", "operation": "messages.create", "ack": false},
                         {"namespace": "/c", "event": "hi", "operation": "hello.greet"}],
              "namespaces": {"/chat": {"identity": "token"}},
-             "engineioEcho": "/eio/"}
+             "engineioEcho": "/eio/",
+             "redis": {"url": "redis://127.0.0.1:6380/2", "mode": "sharded", "key": "sy"}}
             """#)
+        #expect(configuration.redis?.mode == .sharded)
+        #expect(configuration.redis?.key == "sy")
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.port == 8080)
         #expect(configuration.threads == 3)
@@ -102,6 +106,7 @@ struct ServerConfigurationTests {
         (#"{"engine": {"transports": []}}"#, "test.json: engine.transports: at least one transport is needed"),
         (#"{"socketio": {"parsers": ["cbor"]}}"#, "test.json: socketio.parsers: unknown parser 'cbor' (default, msgpack)"),
         (#"{"socketio": {"parsers": []}}"#, "test.json: socketio.parsers: at least one parser is needed"),
+        (#"{"redis": {"url": "redis://127.0.0.1:6379", "mode": "cluster"}}"#, "test.json: redis.mode: unknown mode 'cluster' (classic, sharded)"),
         (#"{"engine": {"cors": {"origins": ["*", 3]}}}"#, "test.json: engine.cors.origins[1]: expected a string, found integer"),
         (#"{"application": "nope"}"#, "test.json: application: unknown setting"),
         (#"{"routes": [{"namespace": "/x"}]}"#, "test.json: routes[0]: a route needs namespace and event"),

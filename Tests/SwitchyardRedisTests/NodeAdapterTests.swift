@@ -21,12 +21,15 @@ import Testing
 ///   channel (`publishOnSpecificResponseChannel` defaults to false).
 final class FakeSocketIONode: @unchecked Sendable {
     let uid = "n0de01"  // uid2(6)
+    /// `createShardedAdapter` (static subscription mode) instead of `createAdapter`.
+    let sharded: Bool
     let publisher: RedisClient
     let subscriber: RedisClient
     private let inbox = NIOLockedValueBox<(messages: [RedisPubSubMessage], waiter: CheckedContinuation<RedisPubSubMessage, Error>?)>(
         ([], nil))
 
-    init(redis: RedisServerProcess, group: EventLoopGroup) async throws {
+    init(redis: RedisServerProcess, group: EventLoopGroup, sharded: Bool = false) async throws {
+        self.sharded = sharded
         let configuration = try RedisConfiguration(url: redis.url)
         let logger = Logger(label: "test.fake-node")
         publisher = RedisClient(configuration: configuration, role: .commands, eventLoop: group.next(), logger: logger, onEvent: { _ in })
@@ -44,8 +47,14 @@ final class FakeSocketIONode: @unchecked Sendable {
                 }
                 waiter?.resume(returning: message)
             })
-        subscriber.subscribe(
-            channels: ["socket.io-request#/#", "socket.io-response#/#", "socket.io-response#/#\(uid)#"], patterns: ["socket.io#/#*"])
+        if sharded {
+            // sharded-adapter.ts constructor: SSUBSCRIBE the namespace channel and its own
+            // response channel.
+            subscriber.subscribe(shardChannels: ["socket.io#/#", "socket.io#/#\(uid)#"])
+        } else {
+            subscriber.subscribe(
+                channels: ["socket.io-request#/#", "socket.io-response#/#", "socket.io-response#/#\(uid)#"], patterns: ["socket.io#/#*"])
+        }
         try await publisher.connect().get()
         try await subscriber.connect().get()
     }
@@ -85,17 +94,30 @@ final class FakeSocketIONode: @unchecked Sendable {
         }
     }
 
+    /// The next message on a channel that another node published (the adapter ignores its
+    /// own uid too).
+    func nextFromOthers(on channel: String) async throws -> RedisPubSubMessage {
+        while true {
+            let message = try await next(on: channel)
+            if !String(buffer: message.payload).contains(#""uid":"\#(uid)""#) { return message }
+        }
+    }
+
     func publish(_ payload: ByteBuffer, to channel: String) async throws {
-        _ = try await publisher.send(["PUBLISH", .string(channel), .bytes(payload)]).get()
+        _ = try await publisher.send([sharded ? "SPUBLISH" : "PUBLISH", .string(channel), .bytes(payload)]).get()
     }
 
     func publish(json text: String, to channel: String) async throws {
         try await publish(ByteBuffer(string: text), to: channel)
     }
 
-    /// `serverCount()`: subscribers of the namespace's request channel, itself included.
+    /// `serverCount()`: subscribers of the namespace's request channel (sharded: of the
+    /// namespace channel, `SHARDNUMSUB`), itself included.
     func serverCount(_ namespace: String = "/") async throws -> Int64 {
-        let reply = try await publisher.send(["PUBSUB", "NUMSUB", .string("socket.io-request#\(namespace)#")]).get()
+        let reply =
+            try await (sharded
+                ? publisher.send(["PUBSUB", "SHARDNUMSUB", .string("socket.io#\(namespace)#")])
+                : publisher.send(["PUBSUB", "NUMSUB", .string("socket.io-request#\(namespace)#")])).get()
         return reply.array?[1].integer ?? -1
     }
 
@@ -115,12 +137,15 @@ struct NodeAdapterTests {
 
     /// A real redis-server (killed when the returned value is released: keep it), a
     /// socket.io node and a Switchyard node it counts.
-    private func mixedCluster(configure: (inout RedisBackplaneConfiguration) -> Void = { _ in }) async throws -> (
+    private func mixedCluster(sharded: Bool = false, configure: (inout RedisBackplaneConfiguration) -> Void = { _ in }) async throws -> (
         RedisServerProcess, FakeSocketIONode, TestNode
     ) {
         let redis = try await RedisServerProcess.start()
-        let node = try await FakeSocketIONode(redis: redis, group: group)
-        let switchyard = try await TestNode.start(redis: redis, group: group, configure: configure)
+        let node = try await FakeSocketIONode(redis: redis, group: group, sharded: sharded)
+        let switchyard = try await TestNode.start(redis: redis, group: group) { configuration in
+            if sharded { configuration.mode = .sharded }
+            configure(&configuration)
+        }
         try await waitUntil("Switchyard is counted") { (try? await node.serverCount()) == 2 }
         return (redis, node, switchyard)
     }
@@ -311,5 +336,112 @@ struct NodeAdapterTests {
         await switchyard.stop()
         await node.close()
         redis.kill()
+    }
+
+    // MARK: - Sharded mode (createShardedAdapter, Redis 7 SSUBSCRIBE/SPUBLISH)
+
+    @Test("Sharded: SHARDNUMSUB counts Switchyard; broadcasts cross both ways in ClusterAdapter messages")
+    func shardedBroadcasts() async throws {
+        let (redis, node, switchyard) = try await mixedCluster(sharded: true)
+        let member = try await switchyard.client()
+        let other = try await switchyard.client()
+        _ = try await member.emitWithAck("join", ["lobby"])
+
+        // ClusterAdapter.broadcast → publishAndReturnOffset: {type: 3, data: {packet, opts}, uid, nsp}.
+        try await node.publish(
+            json: #"{"type":3,"data":{"packet":{"type":2,"data":["hello","world"],"nsp":"/"},"opts":{"rooms":["lobby"],"except":[]}},"uid":"n0de01","nsp":"/"}"#,
+            to: "socket.io#/#")
+        try await expectEvent(member, "hello", ["world"])
+        switchyard.namespace().broadcast.emit("marker")
+        try await expectEvent(other, "marker")
+
+        let marker = try await node.nextFromOthers(on: "socket.io#/#")
+        #expect(String(buffer: marker.payload).hasPrefix(#"{"type":3,"data":{"packet":{"type":2,"data":["marker"],"nsp":"/"}"#))
+        switchyard.namespace().to("lobby").emit("news", ["x"])
+        let published = try await node.nextFromOthers(on: "socket.io#/#")
+        #expect(
+            String(buffer: published.payload)
+                == #"{"type":3,"data":{"packet":{"type":2,"data":["news","x"],"nsp":"/"},"opts":{"rooms":["lobby"],"except":[],"flags":{}}},"uid":"\#(switchyard.backplane.uid)","nsp":"/"}"#
+        )
+        await member.close()
+        await other.close()
+        await switchyard.stop()
+        await node.close()
+        redis.kill()
+    }
+
+    @Test("Sharded: FETCH_SOCKETS and SERVER_SIDE_EMIT from a socket.io node are answered once on its response channel")
+    func shardedRequestsFromNode() async throws {
+        let (redis, node, switchyard) = try await mixedCluster(sharded: true)
+        let client = try await switchyard.client()
+        switchyard.namespace().socket(id: client.sid)?.data = ["user": "ada"]
+        switchyard.backplane.onServerSideEmit("compute") { arguments in .array(arguments) }
+
+        try await node.publish(
+            json: #"{"type":7,"data":{"opts":{"rooms":[],"except":[]},"requestId":"f1"},"uid":"n0de01","nsp":"/"}"#, to: "socket.io#/#")
+        let answer = try decodeJSON(try await node.next(on: "socket.io#/#n0de01#"))
+        #expect(answer["type"] == 8)
+        #expect(answer["uid"] == .string(switchyard.backplane.uid))
+        #expect(answer["nsp"] == "/")
+        #expect(answer["data"]?["requestId"] == "f1")
+        #expect(answer["data"]?["sockets"]?[0]?["id"] == .string(client.sid))
+        #expect(answer["data"]?["sockets"]?[0]?["data"] == ["user": "ada"])
+
+        try await node.publish(
+            json: #"{"type":9,"data":{"requestId":"s1","packet":["compute",1,{"two":2}]},"uid":"n0de01","nsp":"/"}"#, to: "socket.io#/#")
+        let emitted = try decodeJSON(try await node.next(on: "socket.io#/#n0de01#"))
+        #expect(emitted["type"] == 10)
+        #expect(emitted["data"] == ["requestId": "s1", "packet": [1, ["two": 2]]])
+        await client.close()
+        await switchyard.stop()
+        await node.close()
+        redis.kill()
+    }
+
+    @Test("Sharded: a broadcast with acks from a socket.io node gets the client count and each ack on its response channel")
+    func shardedBroadcastWithAck() async throws {
+        let (redis, node, switchyard) = try await mixedCluster(sharded: true)
+        let client = try await switchyard.client()
+        client.acknowledge("question", with: ["yes"])
+        // ClusterAdapter.broadcastWithAck: {type: 3, data: {packet, requestId, opts}, uid, nsp}.
+        try await node.publish(
+            json: #"{"type":3,"data":{"packet":{"type":2,"data":["question","x"],"nsp":"/","id":3},"requestId":"b1","opts":{"rooms":[],"except":[],"flags":{"timeout":2000}}},"uid":"n0de01","nsp":"/"}"#,
+            to: "socket.io#/#")
+        try await expectEvent(client, "question", ["x"])
+        let count = try decodeJSON(try await node.next(on: "socket.io#/#n0de01#"))
+        #expect(count["type"] == 11)
+        #expect(count["data"] == ["requestId": "b1", "clientCount": 1])
+        let ack = try decodeJSON(try await node.next(on: "socket.io#/#n0de01#"))
+        #expect(ack["type"] == 12)
+        #expect(ack["data"] == ["requestId": "b1", "packet": "yes"])
+        await client.close()
+        await switchyard.stop()
+        await node.close()
+        redis.kill()
+    }
+
+    @Test("Sharded: Switchyard's fetchSockets waits for the socket.io node's FETCH_SOCKETS_RESPONSE and merges it")
+    func shardedFetchFromSwitchyard() async throws {
+        let (redis, node, switchyard) = try await mixedCluster(sharded: true)
+        let fetch = Task { await switchyard.backplane.fetchSockets(namespace: "/") }
+        let request = try decodeJSON(try await node.next(on: "socket.io#/#"))
+        #expect(request["type"] == 7)
+        let requestID = try #require(request["data"]?["requestId"]?.stringValue)
+        try await node.publish(
+            json: #"{"type":8,"data":{"requestId":"\#(requestID)","sockets":[{"id":"js","handshake":{},"rooms":["js"],"data":{"n":1}}]},"uid":"n0de01","nsp":"/"}"#,
+            to: "socket.io#/#\(switchyard.backplane.uid)#")
+        let result = await fetch.value
+        #expect(result.isComplete)
+        #expect(result.value.map(\.id) == ["js"])
+        #expect(result.value.first?.data == ["n": 1])
+        await switchyard.stop()
+        await node.close()
+        redis.kill()
+    }
+
+    private func expectEvent(_ client: WebSocketSocketIOClient, _ name: String, _ arguments: [JSONValue]? = nil) async throws {
+        let event = try await client.nextEvent()
+        #expect(event.name == name)
+        if let arguments { #expect(event.arguments == arguments) }
     }
 }

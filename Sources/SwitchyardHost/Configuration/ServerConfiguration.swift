@@ -195,6 +195,12 @@ public struct ServerConfiguration: Sendable {
             var settings = try RedisSettings(url: url, source: source, keyPath: "redis.url")
             settings.startDegraded = try redisReader.bool("startDegraded") ?? settings.startDegraded
             settings.key = try redisReader.string("key") ?? settings.key
+            if let mode = try redisReader.string("mode") {
+                guard let parsed = RedisBackplaneConfiguration.Mode(rawValue: mode) else {
+                    throw ConfigurationError(source: source, keyPath: "redis.mode", problem: "unknown mode '\(mode)' (classic, sharded)")
+                }
+                settings.mode = parsed
+            }
             if let ms = try redisReader.int("requestTimeout", range: 1...600_000) { settings.requestTimeout = .milliseconds(Int64(ms)) }
             try redisReader.finish()
             redis = settings
@@ -293,6 +299,8 @@ public struct RedisSettings: Sendable {
     public var key = "socket.io"
     /// How long cluster-wide requests wait for other nodes.
     public var requestTimeout: TimeAmount = .seconds(5)
+    /// The adapter protocol: `classic` (`createAdapter`) or `sharded` (`createShardedAdapter`).
+    public var mode: RedisBackplaneConfiguration.Mode = .classic
 
     /// Checks the URL now, so a typo fails at start with the key that holds it.
     public init(url: String, source: String = "flags", keyPath: String = "--redis") throws(ConfigurationError) {

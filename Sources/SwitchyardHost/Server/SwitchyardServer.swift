@@ -106,6 +106,7 @@ public final class SwitchyardServer: Service, Sendable {
             settings.startDegraded = redis.startDegraded
             settings.key = redis.key
             settings.requestTimeout = redis.requestTimeout
+            settings.mode = redis.mode
             settings.nodeInfo["port"] = .number(JSONNumber(configuration.port))
             let backplane = RedisBackplane(configuration: settings, eventLoopGroup: group, logger: logger)
             backplane.onOutage = { outage in

@@ -209,3 +209,45 @@ enum ClusterJSON {
         }
     }
 }
+
+/// The messages of socket.io-adapter's `ClusterAdapter`, as `createShardedAdapter`
+/// publishes them with `SPUBLISH` (socketio/socket.io `packages/socket.io-adapter/lib/
+/// cluster-adapter.ts`: `MessageType`, `publishAndReturnOffset`, `publishResponse`;
+/// socketio/socket.io-redis-adapter `lib/sharded-adapter.ts`: `encode`, channels):
+/// `{type, data, uid, nsp}` as JSON, or MessagePack when `data` holds binary, on
+/// `<key>#<nsp>#` (to every node) or `<key>#<nsp>#<uid>#` (a response to one node).
+enum ShardedMessage {
+    enum Kind: Int, Sendable {
+        case initialHeartbeat = 1, heartbeat, broadcast, socketsJoin, socketsLeave, disconnectSockets, fetchSockets
+        case fetchSocketsResponse, serverSideEmit, serverSideEmitResponse, broadcastClientCount, broadcastAck, adapterClose
+    }
+
+    /// A message in the adapter's key order; MessagePack when attachments fill placeholders.
+    static func encode(_ kind: Kind, data: JSONObject, attachments: [ByteBuffer] = [], uid: String, namespace: String) -> ByteBuffer {
+        let message: JSONObject = [
+            "type": .number(JSONNumber(kind.rawValue)), "data": .object(data), "uid": .string(uid), "nsp": .string(namespace),
+        ]
+        if attachments.isEmpty { return ClusterJSON.encode(message) }
+        return MessagePackValue(json: .object(message), attachments: attachments).encoded()
+    }
+
+    /// Reads a message written as JSON or MessagePack.
+    static func decode(_ bytes: ByteBuffer) -> MessagePackValue? {
+        if bytes.readableBytesView.first == UInt8(ascii: "{") {
+            guard let json = try? bytes.withUnsafeReadableBytes({ raw throws(JSONParseError) in try JSONValue(parsing: raw) }) else {
+                return nil
+            }
+            return MessagePackValue(json: json)
+        }
+        guard let value = try? MessagePackValue(decoding: bytes), case .map = value else { return nil }
+        return value
+    }
+
+    /// `encodeOptions`: `{rooms, except, flags}`.
+    static func options(_ options: BroadcastOptions) -> JSONValue {
+        .object([
+            "rooms": .array(options.rooms.sorted().map(JSONValue.string)), "except": .array(options.except.sorted().map(JSONValue.string)),
+            "flags": .object([:]),
+        ])
+    }
+}

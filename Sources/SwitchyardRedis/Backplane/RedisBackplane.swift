@@ -185,13 +185,22 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         if exists {
             listen(to: [path])
         } else if path != "/" {
-            subscriber.unsubscribe(channels: [channels.request(namespace: path), channels.switchyardRequest(namespace: path)])
+            if configuration.mode == .sharded {
+                subscriber.unsubscribe(shardChannels: [channels.broadcast(namespace: path), channels.broadcast(namespace: path, room: uid)])
+            } else {
+                subscriber.unsubscribe(channels: [channels.request(namespace: path), channels.switchyardRequest(namespace: path)])
+            }
         }
     }
 
     /// Subscribes to the request channels of namespaces, each with its Switchyard twin in
     /// the same command (so `NUMSUB` never sees one without the other).
     private func listen(to paths: [String]) {
+        if configuration.mode == .sharded {
+            // The sharded adapter's namespace channel and this node's response channel.
+            return subscriber.subscribe(
+                shardChannels: paths.flatMap { [channels.broadcast(namespace: $0), channels.broadcast(namespace: $0, room: uid)] })
+        }
         subscriber.subscribe(channels: paths.flatMap { [channels.request(namespace: $0), channels.switchyardRequest(namespace: $0)] })
     }
 
@@ -247,7 +256,14 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         // by NUMSUB, and the pattern that covers namespaces it does not have yet); the
         // second delivery is dropped (``isTwin(_:)``).
         var patterns = [channels.responsePattern]
-        if configuration.role == .node {
+        if configuration.mode == .sharded {
+            patterns = []
+            if configuration.role == .node {
+                listen(to: ["/"])
+            } else {
+                subscriber.subscribe(shardChannels: [channels.broadcast(namespace: "/", room: uid)])
+            }
+        } else if configuration.role == .node {
             patterns += [channels.broadcastPattern, channels.requestPattern]
             listen(to: ["/"])
         }
@@ -423,8 +439,10 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     }
 
     /// Every room of a namespace with a member somewhere in the cluster.
+    /// (The sharded adapter has no such request: in sharded mode, this node's rooms only.)
     public func allRooms(namespace path: String, timeout: TimeAmount? = nil) async -> ClusterReplies<Set<String>> {
         var rooms = Set(server?.namespace(path)?.rooms().keys.map { $0 } ?? [])
+        if configuration.mode == .sharded { return ClusterReplies(value: rooms, missingNodes: []) }
         let body: JSONObject = ["type": .number(JSONNumber(ClusterRequestType.allRooms.rawValue))]
         let (responses, missing) = await request(namespace: path, body: body, timeout: timeout)
         for response in responses { rooms.formUnion(ClusterJSON.strings(response.body["rooms"])) }
@@ -447,6 +465,9 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     /// socket.io's `io.serverSideEmit(name, ...arguments)` without an acknowledgement: runs on
     /// every other node (Switchyard or socket.io) listening on `/`, not on this one.
     public func serverSideEmit(_ name: String, _ arguments: [JSONValue]) {
+        if configuration.mode == .sharded {
+            return publishSharded(.serverSideEmit, namespace: "/", data: ["packet": .array([.string(name)] + arguments)])
+        }
         let body: JSONObject = [
             "uid": .string(uid),
             "type": .number(JSONNumber(ClusterRequestType.serverSideEmit.rawValue)),
@@ -498,6 +519,9 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     }
 
     private func publishBroadcast(namespace: String, event: String, arguments: SocketIOArguments, rooms: Set<String>, except: Set<String>) {
+        if configuration.mode == .sharded {
+            return publishShardedBroadcast(namespace: namespace, event: event, arguments: arguments, rooms: rooms, except: except)
+        }
         let sortedRooms = rooms.sorted()
         let message = ClusterBroadcast(
             uid: uid, namespace: namespace, event: event, arguments: arguments, rooms: sortedRooms, except: except.sorted())
@@ -511,6 +535,12 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     private func publishRoomOperation(
         _ type: ClusterRequestType, namespace: String, rooms: [String], options: BroadcastOptions, close: Bool = false
     ) {
+        if configuration.mode == .sharded {
+            var data: JSONObject = ["opts": ShardedMessage.options(options)]
+            if type == .remoteDisconnect { data["close"] = .bool(close) } else { data["rooms"] = .array(rooms.map(JSONValue.string)) }
+            let kind: ShardedMessage.Kind = type == .remoteJoin ? .socketsJoin : type == .remoteLeave ? .socketsLeave : .disconnectSockets
+            return publishSharded(kind, namespace: namespace, data: data)
+        }
         var body: JSONObject = [
             "uid": .string(uid),
             "type": .number(JSONNumber(type.rawValue)),
@@ -526,6 +556,7 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
 
     /// Publishes a request and waits for the live nodes' responses.
     private func request(namespace: String, body: JSONObject, timeout: TimeAmount?) async -> ([ClusterResponse], [String]) {
+        if configuration.mode == .sharded { return await shardedRequest(namespace: namespace, body: body, timeout: timeout) }
         let id = Self.randomID(bytes: 6)
         var body = body
         body["uid"] = .string(uid)
@@ -578,6 +609,7 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
 
     private func received(_ message: RedisPubSubMessage) {
         state.withLockedValue { $0.received &+= 1 }
+        if message.isSharded { return receivedSharded(message) }
         let channel = message.channel
         if channel.hasPrefix(channels.broadcastPrefix) {
             receivedBroadcast(message.payload)
@@ -954,5 +986,148 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
             result.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: result, as: UTF8.self)
+    }
+}
+
+// MARK: - Sharded mode (createShardedAdapter)
+
+extension RedisBackplane {
+    /// Publishes a `ClusterAdapter` message with `SPUBLISH`: on the namespace's channel, or
+    /// on one node's response channel.
+    private func publishSharded(
+        _ kind: ShardedMessage.Kind, namespace: String, data: JSONObject, attachments: [ByteBuffer] = [], to channel: String? = nil
+    ) {
+        let payload = ShardedMessage.encode(kind, data: data, attachments: attachments, uid: uid, namespace: namespace)
+        let accepted = publisher.sendAndForget(["SPUBLISH", .string(channel ?? channels.broadcast(namespace: namespace)), .bytes(payload)])
+        state.withLockedValue { state in
+            if accepted { state.published &+= 1 } else { state.dropped &+= 1 }
+        }
+    }
+
+    /// BROADCAST `{packet: {type: 2, data, nsp}, opts}`, always on the namespace channel
+    /// (which every sharded adapter subscribes to, whatever its `subscriptionMode`).
+    private func publishShardedBroadcast(namespace: String, event: String, arguments: SocketIOArguments, rooms: Set<String>, except: Set<String>) {
+        let packet: JSONValue = .object([
+            "type": 2, "data": .array([.string(event)] + arguments.values()), "nsp": .string(namespace),
+        ])
+        publishSharded(
+            .broadcast, namespace: namespace,
+            data: ["packet": packet, "opts": ShardedMessage.options(BroadcastOptions(rooms: rooms, except: except))],
+            attachments: arguments.attachments)
+    }
+
+    /// FETCH_SOCKETS or SERVER_SIDE_EMIT with a `requestId`; waits for `SHARDNUMSUB` of the
+    /// namespace channel answers (every other subscriber, as `ClusterAdapter.serverCount`).
+    private func shardedRequest(namespace: String, body: JSONObject, timeout: TimeAmount?) async -> ([ClusterResponse], [String]) {
+        let id = Self.randomID(bytes: 8)
+        let kind: ShardedMessage.Kind
+        let data: JSONObject
+        if body["type"]?.intValue == ClusterRequestType.remoteFetch.rawValue {
+            var options = body["opts"]?.objectValue ?? [:]
+            options["flags"] = .object([:])
+            (kind, data) = (.fetchSockets, ["opts": .object(options), "requestId": .string(id)])
+        } else {
+            (kind, data) = (.serverSideEmit, ["requestId": .string(id), "packet": body["data"] ?? .array([])])
+        }
+        subscriber.subscribe(shardChannels: [channels.broadcast(namespace: namespace, room: uid)])
+        let selfCounted = configuration.role == .node && (namespace == "/" || server?.namespace(namespace) != nil)
+        var others = 0
+        if state.withLockedValue({ $0.lifecycle == .running && $0.publisherReady && $0.subscriberReady }),
+            let reply = try? await publisher.send(["PUBSUB", "SHARDNUMSUB", .string(channels.broadcast(namespace: namespace))]).get(),
+            let count = reply.array?.dropFirst().first?.integer
+        {
+            others = max(0, Int(count) - (selfCounted ? 1 : 0))
+        }
+        guard others > 0 else { return ([], []) }
+        let timeout = timeout ?? configuration.requestTimeout
+        return await withCheckedContinuation { (continuation: CheckedContinuation<([ClusterResponse], [String]), Never>) in
+            state.withLockedValue { state in
+                state.requests.add(
+                    id: id, waitingFor: [], anonymous: others,
+                    completion: Waiter { responses, missing in continuation.resume(returning: (responses, missing)) })
+            }
+            timerLoop.scheduleTask(in: timeout) {
+                guard let request = self.state.withLockedValue({ $0.requests.remove(id) }) else { return }
+                request.completion.resume(request.responses, request.missing)
+            }
+            publishSharded(kind, namespace: namespace, data: data)
+        }
+    }
+
+    /// A message on a sharded channel: a response to this node, or a message to every node.
+    private func receivedSharded(_ message: RedisPubSubMessage) {
+        guard let value = ShardedMessage.decode(message.payload), let number = value["type"]?.intValue,
+            let kind = ShardedMessage.Kind(rawValue: number)
+        else { return countMalformed() }
+        let sender = value["uid"]?.stringValue
+        guard sender != uid else { return }
+        let path = value["nsp"]?.stringValue ?? "/"
+        let data = value["data"] ?? .map([])
+        let requestID = data["requestId"]?.stringValue
+
+        if message.channel == channels.broadcast(namespace: path, room: uid) {
+            guard let requestID else { return countMalformed() }
+            let body: JSONObject
+            switch kind {
+            case .fetchSocketsResponse: body = ["sockets": JSONValue(messagePack: data["sockets"] ?? .array([]))]
+            case .serverSideEmitResponse: body = ["data": JSONValue(messagePack: data["packet"] ?? .null)]
+            default: return  // counts and acks of broadcasts with acks: Switchyard sends none
+            }
+            let finished = state.withLockedValue { $0.requests.received(ClusterResponse(node: nil, body: body), for: requestID) }
+            if let finished { finished.completion.resume(finished.responses, []) }
+            return
+        }
+
+        let namespace = server?.namespace(path)
+        let opts = data["opts"] ?? .map([])
+        let options = BroadcastOptions(
+            rooms: Set(ClusterBroadcast.roomList(opts["rooms"])), except: Set(ClusterBroadcast.roomList(opts["except"])))
+        @Sendable func respond(_ kind: ShardedMessage.Kind, _ body: JSONObject, attachments: [ByteBuffer] = []) {
+            guard configuration.role == .node, let sender else { return }
+            publishSharded(kind, namespace: path, data: body, attachments: attachments, to: channels.broadcast(namespace: path, room: sender))
+        }
+        switch kind {
+        case .broadcast:
+            guard let packet = data["packet"], let (event, arguments) = try? ClusterBroadcast.event(of: packet) else { return countMalformed() }
+            guard let requestID else {
+                guard let namespace else { return }
+                return LocalBackplane.deliverLocally(SocketIOBroadcastPacket(event: event, arguments: arguments), namespace: namespace, options: options)
+            }
+            let targets = namespace.map { SocketIOBroadcast(namespace: $0, options: options).localSocketIDs().compactMap($0.socket(id:)) } ?? []
+            respond(.broadcastClientCount, ["requestId": .string(requestID), "clientCount": .number(JSONNumber(targets.count))])
+            let timeout = opts["flags"]?["timeout"]?.intValue.map { TimeAmount.milliseconds(Int64(max(0, $0))) }
+            for socket in targets {
+                socket.emit(event, arguments, timeout: timeout) { result in
+                    guard case .success(let reply) = result else { return }
+                    var body: JSONObject = ["requestId": .string(requestID)]
+                    if let first = reply.values().first { body["packet"] = first }
+                    respond(.broadcastAck, body, attachments: reply.attachments)
+                }
+            }
+        case .socketsJoin, .socketsLeave, .disconnectSockets:
+            guard let namespace else { return }
+            let rooms = ClusterBroadcast.roomList(data["rooms"])
+            switch kind {
+            case .socketsJoin: LocalBackplane().socketsJoin(rooms, namespace: namespace, options: options)
+            case .socketsLeave: LocalBackplane().socketsLeave(rooms, namespace: namespace, options: options)
+            default: LocalBackplane().disconnectSockets(namespace: namespace, options: options, close: data["close"]?.boolValue ?? false)
+            }
+        case .fetchSockets:
+            guard let requestID else { return countMalformed() }
+            let sockets = localSockets(namespace: path, options: options).map { socket -> JSONValue in
+                .object(["id": .string(socket.id), "handshake": socket.handshake, "rooms": .array(socket.rooms.map(JSONValue.string)), "data": socket.data])
+            }
+            respond(.fetchSocketsResponse, ["requestId": .string(requestID), "sockets": .array(sockets)])
+        case .serverSideEmit:
+            guard case .array(let packet)? = data["packet"], let name = packet.first?.stringValue else { return countMalformed() }
+            let arguments = packet.dropFirst().map { JSONValue(messagePack: $0) }
+            let handler = state.withLockedValue { $0.commands[name] }
+            Task {
+                let answer = await handler?(arguments) ?? .null
+                if let requestID { respond(.serverSideEmitResponse, ["requestId": .string(requestID), "packet": answer]) }
+            }
+        default:
+            return  // heartbeats and adapter close: Switchyard tracks nodes with its own heartbeats
+        }
     }
 }

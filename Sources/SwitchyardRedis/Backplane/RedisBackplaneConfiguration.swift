@@ -19,7 +19,19 @@ public struct RedisBackplaneConfiguration: Sendable {
         case client
     }
 
+    /// Which socket.io Redis adapter the cluster speaks.
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// `createAdapter` (`@socket.io/redis-adapter`): `PUBLISH`/`SUBSCRIBE`, request and
+        /// response channels.
+        case classic
+        /// `createShardedAdapter`: Redis 7 sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`) with
+        /// socket.io-adapter's `ClusterAdapter` messages, one channel per namespace and one
+        /// response channel per node.
+        case sharded
+    }
+
     public var redis: RedisConfiguration
+    public var mode: Mode = .classic
     /// Prefix of every channel and key (the socket.io adapter's `key` option).
     public var key: String = "socket.io"
     public var role: Role = .node

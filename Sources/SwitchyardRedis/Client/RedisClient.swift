@@ -50,6 +50,8 @@ public struct RedisPubSubMessage: Sendable {
     /// The pattern that matched, for a `PSUBSCRIBE`.
     public var pattern: String?
     public var payload: ByteBuffer
+    /// Received through a sharded subscription (`SSUBSCRIBE`, Redis 7).
+    public var isSharded: Bool = false
 }
 
 /// Counters of one client (read at any time).
@@ -151,6 +153,7 @@ public final class RedisClient: @unchecked Sendable {
     private var healthTask: RepeatedTask?
     private var channels: [String] = []
     private var patterns: [String] = []
+    private var shardChannels: [String] = []
     private var firstResult: EventLoopPromise<Void>?
     private var firstResultPending = false
     private var random = SystemRandomNumberGenerator()
@@ -304,6 +307,39 @@ public final class RedisClient: @unchecked Sendable {
         }
     }
 
+    /// Subscribes to sharded channels (`SSUBSCRIBE`, Redis 7), one command per channel so
+    /// a Redis Cluster can route each to its slot; now and after every reconnection.
+    public func subscribe(shardChannels newChannels: [String]) {
+        precondition(role == .subscriber, "subscribe on a command connection")
+        eventLoop.execute {
+            let added = newChannels.filter { !self.shardChannels.contains($0) }
+            guard !added.isEmpty else { return }
+            self.shardChannels += added
+            switch self.state {
+            case .ready(_, let channel):
+                self.writeSubscriptions(channels: [], patterns: [], shardChannels: added, on: channel)
+            case .subscribing(let id, let channel, let remaining):
+                self.state = .subscribing(id: id, channel: channel, remaining: remaining + added.count)
+                self.writeSubscriptions(channels: [], patterns: [], shardChannels: added, on: channel)
+            default:
+                return
+            }
+        }
+    }
+
+    /// Stops listening on sharded channels (`SUNSUBSCRIBE`).
+    public func unsubscribe(shardChannels gone: [String]) {
+        precondition(role == .subscriber, "unsubscribe on a command connection")
+        eventLoop.execute {
+            let removed = gone.filter { self.shardChannels.contains($0) }
+            guard !removed.isEmpty else { return }
+            self.shardChannels.removeAll { removed.contains($0) }
+            guard case .ready(_, let channel) = self.state else { return }
+            for name in removed { channel.write(RedisCommandEncoder.encode(["SUNSUBSCRIBE", .string(name)]), promise: nil) }
+            channel.flush()
+        }
+    }
+
     /// Stops listening on channels (now and after reconnections).
     public func unsubscribe(channels gone: [String]) {
         precondition(role == .subscriber, "unsubscribe on a command connection")
@@ -394,14 +430,15 @@ public final class RedisClient: @unchecked Sendable {
     }
 
     private func handshakeCompleted(id: UInt64, channel: Channel) {
-        guard role == .subscriber, !channels.isEmpty || !patterns.isEmpty else {
+        guard role == .subscriber, !channels.isEmpty || !patterns.isEmpty || !shardChannels.isEmpty else {
             return becomeReady(id: id, channel: channel)
         }
-        state = .subscribing(id: id, channel: channel, remaining: channels.count + patterns.count)
-        writeSubscriptions(channels: channels, patterns: patterns, on: channel)
+        state = .subscribing(id: id, channel: channel, remaining: channels.count + patterns.count + shardChannels.count)
+        writeSubscriptions(channels: channels, patterns: patterns, shardChannels: shardChannels, on: channel)
     }
 
-    private func writeSubscriptions(channels: [String], patterns: [String], on channel: Channel) {
+    private func writeSubscriptions(channels: [String], patterns: [String], shardChannels: [String] = [], on channel: Channel) {
+        for name in shardChannels { channel.write(RedisCommandEncoder.encode(["SSUBSCRIBE", .string(name)]), promise: nil) }
         if !channels.isEmpty {
             channel.write(RedisCommandEncoder.encode(["SUBSCRIBE"] + channels.map(RedisArgument.string)), promise: nil)
         }
@@ -516,7 +553,12 @@ public final class RedisClient: @unchecked Sendable {
                 shared.withLockedValue { $0.statistics.messagesReceived &+= 1 }
                 onMessage(RedisPubSubMessage(channel: channel, pattern: items[1].string, payload: payload))
                 return
-            case "subscribe", "psubscribe":
+            case "smessage":
+                guard items.count == 3, let channel = items[1].string, case .bulkString(let payload) = items[2] else { return }
+                shared.withLockedValue { $0.statistics.messagesReceived &+= 1 }
+                onMessage(RedisPubSubMessage(channel: channel, pattern: nil, payload: payload, isSharded: true))
+                return
+            case "subscribe", "psubscribe", "ssubscribe":
                 if case .subscribing(let current, let channel, let remaining) = state {
                     if remaining <= 1 {
                         becomeReady(id: current, channel: channel)
@@ -525,7 +567,7 @@ public final class RedisClient: @unchecked Sendable {
                     }
                 }
                 return
-            case "unsubscribe", "punsubscribe":
+            case "unsubscribe", "punsubscribe", "sunsubscribe":
                 return
             default:
                 break  // "pong" and anything else answers the oldest command
