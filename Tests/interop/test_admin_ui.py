@@ -480,6 +480,12 @@ def test_every_node_of_a_redis_cluster_reports_to_one_ui():
             ui.command("_disconnect", "/", False, far_sid)
             far.disconnects.get(timeout=WAIT)
             assert ui.next("socket_disconnected", where=lambda a: a[1] == far_sid)[2] == "server namespace disconnect"
+            # The session made on node A lets the UI back in through node B (a load balancer).
+            session = ui.next("session")[0]
+            again = AdminUI(nodes[1], {"sessionId": session})
+            again.next("config")
+            assert "session" not in again.order
+            again.close()
         finally:
             ui.close()
             far.close()

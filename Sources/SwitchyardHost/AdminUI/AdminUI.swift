@@ -49,6 +49,7 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
     let onAction = NIOLockedValueBox<(@Sendable (OperatorActionRecord) -> Void)?>(nil)
 
     static let socketsCommand = "switchyard.admin-ui.sockets"
+    static let sessionCommand = "switchyard.admin-ui.session"
 
     public init(settings: AdminUISettings, clustered: Bool, logger: Logger) {
         self.settings = settings
@@ -70,6 +71,20 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
             guard let self else { return [] }
             return .array(await self.localSockets())
         }
+        // A session made on one node is valid on every node (upstream needs its RedisStore
+        // for that), so a UI that reconnects through a load balancer stays logged in.
+        backplane?.registerCommand(Self.sessionCommand) { [weak self] payload in
+            guard let self, let id = payload["id"]?.stringValue, Self.isSessionID(id) else { return .null }
+            self.remember(id, now: .now())
+            return .null
+        }
+    }
+
+    static func isSessionID(_ id: String) -> Bool {
+        id.utf8.count == 16
+            && id.utf8.allSatisfy {
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+            }
     }
 
     public func setActionHandler(_ handler: @escaping @Sendable (OperatorActionRecord) -> Void) {
@@ -115,12 +130,19 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
         var generator = SystemRandomNumberGenerator()
         let hex = String(generator.next() as UInt64, radix: 16)
         let id = String(repeating: "0", count: 16 - hex.count) + hex
+        remember(id, now: now)
+        if let backplane = attachment.withLockedValue({ $0?.backplane }) {
+            backplane.publishCommand(Self.sessionCommand, payload: ["id": .string(id)])
+        }
+        return id
+    }
+
+    private func remember(_ id: String, now: NIODeadline) {
         let expiry = now + .milliseconds(Int64(settings.sessionLifetime))
         sessions.withLockedValue { sessions in
             sessions = sessions.filter { $0.value > now }
             sessions[id] = expiry
         }
-        return id
     }
 
     func isValidSession(_ id: String, now: NIODeadline = .now()) -> Bool {
