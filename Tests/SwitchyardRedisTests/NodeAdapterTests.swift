@@ -121,6 +121,11 @@ final class FakeSocketIONode: @unchecked Sendable {
         return reply.array?[1].integer ?? -1
     }
 
+    /// `PUBSUB SHARDNUMSUB` of one sharded channel.
+    func shardSubscribers(_ channel: String) async throws -> Int64 {
+        try await publisher.send(["PUBSUB", "SHARDNUMSUB", .string(channel)]).get().array?[1].integer ?? -1
+    }
+
     func close() async {
         _ = try? await subscriber.close().get()
         _ = try? await publisher.close().get()
@@ -393,6 +398,26 @@ struct NodeAdapterTests {
         #expect(emitted["type"] == 10)
         #expect(emitted["data"] == ["requestId": "s1", "packet": [1, ["two": 2]]])
         await client.close()
+        await switchyard.stop()
+        await node.close()
+        redis.kill()
+    }
+
+    @Test("Sharded: a room with a member here is listened on, where the dynamic subscription mode publishes its broadcasts")
+    func shardedRoomChannels() async throws {
+        let (redis, node, switchyard) = try await mixedCluster(sharded: true)
+        let member = try await switchyard.client()
+        _ = try await member.emitWithAck("join", ["lobby"])
+        try await waitUntil("the room channel is listened on") { (try? await node.shardSubscribers("socket.io#/#lobby#")) == 1 }
+        #expect(try await node.shardSubscribers("socket.io#/#\(member.sid)#") == 0)  // a socket's own room is not a channel
+        // sharded-adapter.ts computeChannel: one public room, no ack → the room's channel.
+        try await node.publish(
+            json: #"{"type":3,"data":{"packet":{"type":2,"data":["hello","room"],"nsp":"/"},"opts":{"rooms":["lobby"],"except":[]}},"uid":"n0de01","nsp":"/"}"#,
+            to: "socket.io#/#lobby#")
+        try await expectEvent(member, "hello", ["room"])
+        _ = try await member.emitWithAck("leave", ["lobby"])
+        try await waitUntil("an empty room is no longer listened on") { (try? await node.shardSubscribers("socket.io#/#lobby#")) == 0 }
+        await member.close()
         await switchyard.stop()
         await node.close()
         redis.kill()

@@ -28,6 +28,18 @@ final class RoomAdapter: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Called (outside the lock) with the rooms that got their first member and the rooms
+    /// that lost their last one, as socket.io's adapter emits `create-room`/`delete-room`.
+    private let onChange: (@Sendable (_ created: [String], _ deleted: [String]) -> Void)?
+
+    init(onChange: (@Sendable (_ created: [String], _ deleted: [String]) -> Void)? = nil) {
+        self.onChange = onChange
+    }
+
+    private func report(created: [String], deleted: [String]) {
+        guard let onChange, !created.isEmpty || !deleted.isEmpty else { return }
+        onChange(created, deleted)
+    }
 
     var isEmpty: Bool { state.withLockedValue { $0.sockets.isEmpty } }
     var count: Int { state.withLockedValue { $0.sockets.count } }
@@ -40,17 +52,23 @@ final class RoomAdapter: Sendable {
     /// own id room not included).
     @discardableResult
     func remove(_ socket: SocketIOSocket) -> Set<String> {
-        state.withLockedValue { state in
-            guard state.sockets[socket.id] === socket else { return [] }
+        let (rooms, deleted) = state.withLockedValue { state -> (Set<String>, [String]) in
+            guard state.sockets[socket.id] === socket else { return ([], []) }
             state.sockets[socket.id] = nil
             socket.roomsChanged()
             let rooms = state.socketRooms.removeValue(forKey: socket.id) ?? []
+            var deleted: [String] = []
             for room in rooms {
                 state.rooms[room]?.remove(socket.id)
-                if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
+                if state.rooms[room]?.isEmpty == true {
+                    state.rooms[room] = nil
+                    deleted.append(room)
+                }
             }
-            return rooms
+            return (rooms, deleted)
         }
+        report(created: [], deleted: deleted)
+        return rooms
     }
 
     func socket(id: String) -> SocketIOSocket? {
@@ -60,32 +78,42 @@ final class RoomAdapter: Sendable {
     /// Returns the rooms the socket was not in before.
     @discardableResult
     func join(_ socketID: String, rooms: [String]) -> [String] {
-        state.withLockedValue { state in
-            guard let socket = state.sockets[socketID] else { return [] }
+        let (joined, created) = state.withLockedValue { state -> ([String], [String]) in
+            guard let socket = state.sockets[socketID] else { return ([], []) }
             var joined: [String] = []
+            var created: [String] = []
             for room in rooms where room != socketID {
+                if state.rooms[room] == nil { created.append(room) }
                 state.rooms[room, default: []].insert(socketID)
                 if state.socketRooms[socketID, default: []].insert(room).inserted { joined.append(room) }
             }
             socket.roomsChanged()
-            return joined
+            return (joined, created)
         }
+        report(created: created, deleted: [])
+        return joined
     }
 
     /// Returns the rooms the socket was in.
     @discardableResult
     func leave(_ socketID: String, rooms: [String]) -> [String] {
-        state.withLockedValue { state in
+        let (left, deleted) = state.withLockedValue { state -> ([String], [String]) in
             var left: [String] = []
+            var deleted: [String] = []
             for room in rooms {
                 state.rooms[room]?.remove(socketID)
-                if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
+                if state.rooms[room]?.isEmpty == true {
+                    state.rooms[room] = nil
+                    deleted.append(room)
+                }
                 if state.socketRooms[socketID]?.remove(room) != nil { left.append(room) }
             }
             if state.socketRooms[socketID]?.isEmpty == true { state.socketRooms[socketID] = nil }
             state.sockets[socketID]?.roomsChanged()
-            return left
+            return (left, deleted)
         }
+        report(created: [], deleted: deleted)
+        return left
     }
 
     /// The rooms of a socket, including its own id room.

@@ -14,7 +14,7 @@ public final class SocketIONamespace: Sendable {
     /// The pattern's parameters for this path.
     public let parameters: [String: String]
     public let handler: any SocketIONamespaceHandler
-    let adapter = RoomAdapter()
+    let adapter: RoomAdapter
     unowned let server: SocketIOServer
 
     init(path: String, pattern: NamespacePattern, parameters: [String: String], handler: any SocketIONamespaceHandler, server: SocketIOServer) {
@@ -23,6 +23,9 @@ public final class SocketIONamespace: Sendable {
         self.parameters = parameters
         self.handler = handler
         self.server = server
+        self.adapter = RoomAdapter { [unowned server] created, deleted in
+            server.roomsChanged(namespace: path, created: created, deleted: deleted)
+        }
     }
 
     /// Number of sockets connected on this node.

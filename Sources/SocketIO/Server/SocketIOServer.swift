@@ -39,6 +39,19 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
         namespaceObserver.withLockedValue { $0 = observer }
     }
 
+    private let roomObserver = NIOLockedValueBox<(@Sendable (String, [String], [String]) -> Void)?>(nil)
+
+    /// Called with a namespace path, the rooms that just got their first member on this node
+    /// and those that lost their last (socket.io's `create-room` / `delete-room`; a socket's
+    /// own id room is never reported). The sharded Redis adapter listens per room.
+    public func onRoomChange(_ observer: @escaping @Sendable (_ namespace: String, _ created: [String], _ deleted: [String]) -> Void) {
+        roomObserver.withLockedValue { $0 = observer }
+    }
+
+    func roomsChanged(namespace: String, created: [String], deleted: [String]) {
+        roomObserver.withLockedValue { $0 }?(namespace, created, deleted)
+    }
+
     private func namespaceChanged(_ path: String, exists: Bool) {
         namespaceObserver.withLockedValue { $0 }?(path, exists)
     }

@@ -178,6 +178,9 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         server.backplane = self
         guard configuration.role == .node else { return }
         server.onNamespaceChange { [weak self] path, exists in self?.namespaceChanged(path, exists: exists) }
+        if configuration.mode == .sharded {
+            server.onRoomChange { [weak self] path, created, deleted in self?.roomsChanged(path, created: created, deleted: deleted) }
+        }
         listen(to: ["/"] + server.namespaces.map(\.path))
     }
 
@@ -1052,6 +1055,18 @@ extension RedisBackplane {
             }
             publishSharded(kind, namespace: namespace, data: data)
         }
+    }
+
+    /// The sharded adapter's default `subscriptionMode: "dynamic"` publishes a broadcast to
+    /// one public room (not a socket id) on `<key>#<nsp>#<room>#`: listen there while the
+    /// room has a member on this node (`create-room` / `delete-room` in the adapter).
+    private func roomsChanged(_ path: String, created: [String], deleted: [String]) {
+        let namespace = server?.namespace(path)
+        let isPublic = { (room: String) in namespace?.socket(id: room) == nil && room != self.uid }
+        let added = created.filter(isPublic).map { channels.broadcast(namespace: path, room: $0) }
+        let removed = deleted.filter(isPublic).map { channels.broadcast(namespace: path, room: $0) }
+        if !added.isEmpty { subscriber.subscribe(shardChannels: added) }
+        if !removed.isEmpty { subscriber.unsubscribe(shardChannels: removed) }
     }
 
     /// A message on a sharded channel: a response to this node, or a message to every node.
