@@ -696,12 +696,9 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
                 respond([:])
                 return
             }
-            let rooms = ClusterJSON.strings(request["rooms"])
-            switch type {
-            case .remoteJoin: LocalBackplane().socketsJoin(rooms, namespace: namespace, options: options)
-            case .remoteLeave: LocalBackplane().socketsLeave(rooms, namespace: namespace, options: options)
-            default: LocalBackplane().disconnectSockets(namespace: namespace, options: options, close: request["close"]?.boolValue ?? false)
-            }
+            Self.applyRoomOperation(
+                type, rooms: ClusterJSON.strings(request["rooms"]), namespace: namespace, options: options,
+                close: request["close"]?.boolValue ?? false)
         case .sockets:
             let rooms = BroadcastOptions(rooms: Set(ClusterJSON.strings(request["rooms"])))
             let ids = localSockets(namespace: path, options: rooms).map { JSONValue.string($0.id) }
@@ -710,13 +707,7 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
             let rooms = namespace?.rooms().keys.sorted() ?? []
             respond(["rooms": .array(rooms.map(JSONValue.string))])
         case .remoteFetch:
-            let sockets = localSockets(namespace: path, options: options).map { socket -> JSONValue in
-                .object([
-                    "id": .string(socket.id), "handshake": socket.handshake, "rooms": .array(socket.rooms.map(JSONValue.string)),
-                    "data": socket.data, "node": .string(uid),
-                ])
-            }
-            respond(["sockets": .array(sockets)])
+            respond(["sockets": .array(fetchAnswer(namespace: path, options: options, node: uid))])
         case .serverSideEmit:
             guard let data = request["data"]?.arrayValue, let name = data.first?.stringValue else { return }
             let handler = state.withLockedValue { $0.commands[name] }
@@ -811,6 +802,29 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     }
 
     // MARK: - Local answers
+
+    /// Applies a room operation another node sent to this node's selected sockets.
+    private static func applyRoomOperation(
+        _ type: ClusterRequestType, rooms: [String], namespace: SocketIONamespace, options: BroadcastOptions, close: Bool
+    ) {
+        switch type {
+        case .remoteJoin: LocalBackplane().socketsJoin(rooms, namespace: namespace, options: options)
+        case .remoteLeave: LocalBackplane().socketsLeave(rooms, namespace: namespace, options: options)
+        default: LocalBackplane().disconnectSockets(namespace: namespace, options: options, close: close)
+        }
+    }
+
+    /// The sockets of a fetch answer as the adapter sends them: `{id, handshake, rooms,
+    /// data}` (plus `node` when given, which socket.io ignores).
+    private func fetchAnswer(namespace path: String, options: BroadcastOptions, node: String? = nil) -> [JSONValue] {
+        localSockets(namespace: path, options: options).map { socket in
+            var entry: JSONObject = [
+                "id": .string(socket.id), "handshake": socket.handshake, "rooms": .array(socket.rooms.map(JSONValue.string)), "data": socket.data,
+            ]
+            if let node { entry["node"] = .string(node) }
+            return .object(entry)
+        }
+    }
 
     private func localSockets(namespace path: String, options: BroadcastOptions) -> [ClusterSocket] {
         guard let namespace = server?.namespace(path) else { return [] }
@@ -1121,18 +1135,13 @@ extension RedisBackplane {
             }
         case .socketsJoin, .socketsLeave, .disconnectSockets:
             guard let namespace else { return }
-            let rooms = ClusterBroadcast.roomList(data["rooms"])
-            switch kind {
-            case .socketsJoin: LocalBackplane().socketsJoin(rooms, namespace: namespace, options: options)
-            case .socketsLeave: LocalBackplane().socketsLeave(rooms, namespace: namespace, options: options)
-            default: LocalBackplane().disconnectSockets(namespace: namespace, options: options, close: data["close"]?.boolValue ?? false)
-            }
+            Self.applyRoomOperation(
+                kind == .socketsJoin ? .remoteJoin : kind == .socketsLeave ? .remoteLeave : .remoteDisconnect,
+                rooms: ClusterBroadcast.roomList(data["rooms"]), namespace: namespace, options: options,
+                close: data["close"]?.boolValue ?? false)
         case .fetchSockets:
             guard let requestID else { return countMalformed() }
-            let sockets = localSockets(namespace: path, options: options).map { socket -> JSONValue in
-                .object(["id": .string(socket.id), "handshake": socket.handshake, "rooms": .array(socket.rooms.map(JSONValue.string)), "data": socket.data])
-            }
-            respond(.fetchSocketsResponse, ["requestId": .string(requestID), "sockets": .array(sockets)])
+            respond(.fetchSocketsResponse, ["requestId": .string(requestID), "sockets": .array(fetchAnswer(namespace: path, options: options))])
         case .serverSideEmit:
             guard case .array(let packet)? = data["packet"], let name = packet.first?.stringValue else { return countMalformed() }
             let arguments = packet.dropFirst().map { JSONValue(messagePack: $0) }

@@ -284,71 +284,46 @@ public final class RedisClient: @unchecked Sendable {
 
     // MARK: - Subscriptions
 
-    /// Subscribes to channels and patterns, now and after every reconnection. Call before
-    /// ``connect()`` for the first connection's readiness to include them.
-    public func subscribe(channels newChannels: [String] = [], patterns newPatterns: [String] = []) {
+    /// Subscribes to channels, patterns and sharded channels (`SSUBSCRIBE`, Redis 7, one
+    /// command per channel so a Redis Cluster can route each to its slot), now and after
+    /// every reconnection. Call before ``connect()`` for the first connection's readiness to
+    /// include them.
+    public func subscribe(channels newChannels: [String] = [], patterns newPatterns: [String] = [], shardChannels newShardChannels: [String] = []) {
         precondition(role == .subscriber, "subscribe on a command connection")
         eventLoop.execute {
             let addedChannels = newChannels.filter { !self.channels.contains($0) }
             let addedPatterns = newPatterns.filter { !self.patterns.contains($0) }
+            let addedShardChannels = newShardChannels.filter { !self.shardChannels.contains($0) }
             self.channels += addedChannels
             self.patterns += addedPatterns
+            self.shardChannels += addedShardChannels
+            let added = addedChannels.count + addedPatterns.count + addedShardChannels.count
             switch self.state {
             case .ready(_, let channel):
-                self.writeSubscriptions(channels: addedChannels, patterns: addedPatterns, on: channel)
-            case .subscribing(let id, let channel, let remaining):
+                self.writeSubscriptions(channels: addedChannels, patterns: addedPatterns, shardChannels: addedShardChannels, on: channel)
+            case .subscribing(let id, let channel, let remaining) where added > 0:
                 // The connection's subscriptions were written without these: add them, and
                 // wait for their confirmations too before calling the connection ready.
-                self.state = .subscribing(id: id, channel: channel, remaining: remaining + addedChannels.count + addedPatterns.count)
-                self.writeSubscriptions(channels: addedChannels, patterns: addedPatterns, on: channel)
+                self.state = .subscribing(id: id, channel: channel, remaining: remaining + added)
+                self.writeSubscriptions(channels: addedChannels, patterns: addedPatterns, shardChannels: addedShardChannels, on: channel)
             default:
                 return  // written with the others when the connection is set up
             }
         }
     }
 
-    /// Subscribes to sharded channels (`SSUBSCRIBE`, Redis 7), one command per channel so
-    /// a Redis Cluster can route each to its slot; now and after every reconnection.
-    public func subscribe(shardChannels newChannels: [String]) {
-        precondition(role == .subscriber, "subscribe on a command connection")
-        eventLoop.execute {
-            let added = newChannels.filter { !self.shardChannels.contains($0) }
-            guard !added.isEmpty else { return }
-            self.shardChannels += added
-            switch self.state {
-            case .ready(_, let channel):
-                self.writeSubscriptions(channels: [], patterns: [], shardChannels: added, on: channel)
-            case .subscribing(let id, let channel, let remaining):
-                self.state = .subscribing(id: id, channel: channel, remaining: remaining + added.count)
-                self.writeSubscriptions(channels: [], patterns: [], shardChannels: added, on: channel)
-            default:
-                return
-            }
-        }
-    }
-
-    /// Stops listening on sharded channels (`SUNSUBSCRIBE`).
-    public func unsubscribe(shardChannels gone: [String]) {
-        precondition(role == .subscriber, "unsubscribe on a command connection")
-        eventLoop.execute {
-            let removed = gone.filter { self.shardChannels.contains($0) }
-            guard !removed.isEmpty else { return }
-            self.shardChannels.removeAll { removed.contains($0) }
-            guard case .ready(_, let channel) = self.state else { return }
-            for name in removed { channel.write(RedisCommandEncoder.encode(["SUNSUBSCRIBE", .string(name)]), promise: nil) }
-            channel.flush()
-        }
-    }
-
-    /// Stops listening on channels (now and after reconnections).
-    public func unsubscribe(channels gone: [String]) {
+    /// Stops listening on channels and sharded channels (now and after reconnections).
+    public func unsubscribe(channels gone: [String] = [], shardChannels goneShards: [String] = []) {
         precondition(role == .subscriber, "unsubscribe on a command connection")
         eventLoop.execute {
             let removed = gone.filter { self.channels.contains($0) }
-            guard !removed.isEmpty else { return }
+            let removedShards = goneShards.filter { self.shardChannels.contains($0) }
             self.channels.removeAll { removed.contains($0) }
-            guard case .ready(_, let channel) = self.state else { return }
-            channel.writeAndFlush(RedisCommandEncoder.encode(["UNSUBSCRIBE"] + removed.map(RedisArgument.string)), promise: nil)
+            self.shardChannels.removeAll { removedShards.contains($0) }
+            guard case .ready(_, let channel) = self.state, !removed.isEmpty || !removedShards.isEmpty else { return }
+            if !removed.isEmpty { channel.write(RedisCommandEncoder.encode(["UNSUBSCRIBE"] + removed.map(RedisArgument.string)), promise: nil) }
+            for name in removedShards { channel.write(RedisCommandEncoder.encode(["SUNSUBSCRIBE", .string(name)]), promise: nil) }
+            channel.flush()
         }
     }
 
@@ -437,7 +412,7 @@ public final class RedisClient: @unchecked Sendable {
         writeSubscriptions(channels: channels, patterns: patterns, shardChannels: shardChannels, on: channel)
     }
 
-    private func writeSubscriptions(channels: [String], patterns: [String], shardChannels: [String] = [], on channel: Channel) {
+    private func writeSubscriptions(channels: [String], patterns: [String], shardChannels: [String], on channel: Channel) {
         for name in shardChannels { channel.write(RedisCommandEncoder.encode(["SSUBSCRIBE", .string(name)]), promise: nil) }
         if !channels.isEmpty {
             channel.write(RedisCommandEncoder.encode(["SUBSCRIBE"] + channels.map(RedisArgument.string)), promise: nil)
