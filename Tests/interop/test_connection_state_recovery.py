@@ -101,13 +101,18 @@ def test_a_kicked_client_is_not_recovered(server):
         assert set(connect) == {"sid", "pid"}
         auth_event = json.loads(ws.recv(WAIT, skip_pings=True)[2:])
         assert auth_event[0] == "auth" and isinstance(auth_event[-1], str)
-        kicked = subprocess.run(
-            [BINARY, "kick", "--sid", connect["sid"], "--reason", "spam", "--data", str(server.data)],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
-        )
+        # The CLI runs on a thread while this client keeps answering pings (300 ms here):
+        # otherwise a slow CLI start would end the session by ping timeout, not by the kick.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            kick = pool.submit(
+                subprocess.run,
+                [BINARY, "kick", "--sid", connect["sid"], "--reason", "spam", "--data", str(server.data)],
+                cwd=ROOT, capture_output=True, text=True, timeout=60,
+            )
+            received = ws.wait_closed(60)
+            kicked = kick.result()
         assert kicked.returncode == 0, kicked.stderr
-        received = ws.wait_closed(WAIT)
-        assert [m for m in received if m != "2"][-1] == "41"
+        assert [m for m in received if m != "2"][-1] == "41", received
     finally:
         ws.close()
     again, _ = rawclient.RawWebSocket.open_session(server.ws_url, "/socket.io/", EIO=4, transport="websocket")
