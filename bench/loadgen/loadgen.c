@@ -14,6 +14,8 @@
  *              sample the server's RSS: connections/s, handshake latency, bytes/conn.
  *   polling    the echo scenario over HTTP long-polling (alias: echo --transport polling).
  * --proto plain: plain WebSocket echo of the same bytes (the ceiling), no EIO/SIO framing.
+ * --proto msgpack: the echo over socket.io-msgpack-parser packets (binary frames holding
+ *              {type, data, id, nsp} MessagePack maps) instead of the default text parser.
  *
  * See bench/README.md or `loadgen --help`.
  */
@@ -37,7 +39,7 @@
 #endif
 
 enum { SC_ECHO, SC_BROADCAST, SC_CONNECT };
-enum { PR_SIO, PR_PLAIN };
+enum { PR_SIO, PR_PLAIN, PR_MSGPACK };
 enum { TR_WS, TR_POLL };
 enum { P_CONNECT, P_WARMUP, P_MEASURE, P_DRAIN, P_SETTLE, P_HOLD, P_DONE };
 enum { S_NEW, S_UPGRADE, S_EIO_OPEN, S_SIO_CONNECT, S_READY, S_DEAD };
@@ -354,7 +356,13 @@ static void eio_packet(sess_t *s, const char *p, size_t n) {
                 s->sid[l] = 0;
             }
             s->state = S_SIO_CONNECT;
-            sess_send(s, "40", 2);
+            if (cfg.proto == PR_MSGPACK) {
+                /* {type: 0, nsp: "/"} */
+                static const char connect[] = "\x82" "\xa4" "type" "\x00" "\xa3" "nsp" "\xa1" "/";
+                ws_send(s->ws, 2, connect, sizeof connect - 1);
+            } else {
+                sess_send(s, "40", 2);
+            }
         }
         break;
     case '2': /* ping */
@@ -374,9 +382,44 @@ static void eio_packet(sess_t *s, const char *p, size_t n) {
     }
 }
 
+/* A msgpack unsigned integer at p[*i] (fixint, uint 8/16/32); -1 if something else. */
+static int64_t mp_uint(const uint8_t *p, size_t n, size_t *i) {
+    if (*i >= n) return -1;
+    uint8_t b = p[(*i)++];
+    if (b < 0x80) return b;
+    int w = b == 0xcc ? 1 : b == 0xcd ? 2 : b == 0xce ? 4 : 0;
+    if (!w || *i + (size_t)w > n) return -1;
+    int64_t v = 0;
+    for (int k = 0; k < w; k++) v = (v << 8) | p[(*i)++];
+    return v;
+}
+
+/* One msgpack-parser packet as Switchyard writes it: ACK {id, type: 3, …}, or
+ * {type: 0|1|2|4, …} (CONNECT, DISCONNECT, EVENT, CONNECT_ERROR). */
+static void msgpack_packet(sess_t *s, const uint8_t *p, size_t n) {
+    if (n < 5 || (p[0] & 0xf0) != 0x80) { proto_errors++; return; }
+    size_t i = 1;
+    if (p[i] == 0xa2 && i + 3 <= n && !memcmp(p + i + 1, "id", 2)) {
+        i += 3;
+        int64_t id = mp_uint(p, n, &i);
+        if (id < 0) { proto_errors++; return; }
+        if (memmem(p + i, n - i, "\xa5" "error", 6)) error_acks++;
+        on_ack(s, (uint32_t)id);
+        return;
+    }
+    if (p[i] != 0xa4 || i + 6 > n || memcmp(p + i + 1, "type", 4)) { proto_errors++; return; }
+    switch (p[i + 5]) {
+    case 0: if (s->state == S_SIO_CONNECT) { s->state = S_READY; on_ready(s); } break;
+    case 1: sess_fail(s, &server_closes); break;
+    case 2: break;
+    case 4: sio_connect_errors++; sess_fail(s, NULL); break;
+    default: proto_errors++;
+    }
+}
+
 static void ws_message(conn_t *c, int op, char *p, size_t n) {
     sess_t *s = c->s;
-    (void)op;
+    if (cfg.proto == PR_MSGPACK && op == 2) { msgpack_packet(s, (const uint8_t *)p, n); return; }
     if (cfg.proto == PR_PLAIN) {
         if (s->outstanding) on_ack(s, s->await_id);
         else unexpected_acks++;
@@ -617,7 +660,45 @@ static void sess_open(sess_t *s) {
     }
 }
 
+/* Appends a msgpack unsigned integer (the shortest form, as notepack.io writes it). */
+static size_t mp_put_uint(uint8_t *o, uint32_t v) {
+    if (v < 0x80) { o[0] = (uint8_t)v; return 1; }
+    if (v < 0x100) { o[0] = 0xcc; o[1] = (uint8_t)v; return 2; }
+    if (v < 0x10000) { o[0] = 0xcd; o[1] = (uint8_t)(v >> 8); o[2] = (uint8_t)v; return 3; }
+    o[0] = 0xce; o[1] = (uint8_t)(v >> 24); o[2] = (uint8_t)(v >> 16); o[3] = (uint8_t)(v >> 8); o[4] = (uint8_t)v;
+    return 5;
+}
+
+/* {type: 2, data: ["echo", {n: id, data: "<S>"}], id, nsp: "/"} in one binary frame. */
+static void send_echo_msgpack(sess_t *s) {
+    static uint8_t msg[128 + 65536];
+    uint32_t id = s->next_id++;
+    size_t n = 0;
+    static const char head[] = "\x84" "\xa4" "type" "\x02" "\xa4" "data" "\x92" "\xa4" "echo" "\x82" "\xa1" "n";
+    memcpy(msg, head, sizeof head - 1);
+    n = sizeof head - 1;
+    n += mp_put_uint(msg + n, id);
+    memcpy(msg + n, "\xa4" "data", 5);
+    n += 5;
+    size_t len = (size_t)cfg.size;
+    if (len < 32) msg[n++] = (uint8_t)(0xa0 | len);
+    else if (len < 0x100) { msg[n++] = 0xd9; msg[n++] = (uint8_t)len; }
+    else { msg[n++] = 0xda; msg[n++] = (uint8_t)(len >> 8); msg[n++] = (uint8_t)len; }
+    memcpy(msg + n, echo_data, len);
+    n += len;
+    memcpy(msg + n, "\xa2" "id", 3);
+    n += 3;
+    n += mp_put_uint(msg + n, id);
+    memcpy(msg + n, "\xa3" "nsp" "\xa1" "/", 6);
+    n += 6;
+    s->await_id = id;
+    s->outstanding = 1;
+    s->t_sent = now_ns();
+    if (s->state != S_DEAD) ws_send(s->ws, 2, (const char *)msg, n);
+}
+
 static void send_echo(sess_t *s) {
+    if (cfg.proto == PR_MSGPACK) { send_echo_msgpack(s); return; }
     char msg[256 + 65536];
     uint32_t id = s->next_id++;
     int h = snprintf(msg, 256, "42%u[\"echo\",{\"n\":%u,\"data\":\"", id, id);
@@ -844,7 +925,8 @@ static void usage(void) {
     fprintf(stderr,
             "usage: loadgen [options]\n"
             "  --scenario echo|broadcast|connect|polling   (default echo)\n"
-            "  --proto sio|plain        sio = Engine.IO v4 + Socket.IO v5; plain = bare WebSocket echo\n"
+            "  --proto sio|plain|msgpack sio = Engine.IO v4 + Socket.IO v5; plain = bare WebSocket echo;\n"
+            "                           msgpack = Socket.IO with socket.io-msgpack-parser packets (WebSocket echo/connect)\n"
             "  --transport websocket|polling\n"
             "  --host H --port P        server (default 127.0.0.1:3000)\n"
             "  -n, --conns N            connections (echo 100, broadcast 1000 receivers, connect 10000)\n"
@@ -901,7 +983,7 @@ int main(int argc, char **argv) {
             else if (!strcmp(optarg, "polling")) { cfg.scenario = SC_ECHO; cfg.transport = TR_POLL; }
             else usage();
             break;
-        case 'p': cfg.proto = !strcmp(optarg, "plain") ? PR_PLAIN : PR_SIO; break;
+        case 'p': cfg.proto = !strcmp(optarg, "plain") ? PR_PLAIN : !strcmp(optarg, "msgpack") ? PR_MSGPACK : PR_SIO; break;
         case 't': cfg.transport = !strcmp(optarg, "polling") ? TR_POLL : TR_WS; break;
         case 'H': cfg.host = optarg; break;
         case 'P': cfg.port = atoi(optarg); break;
@@ -921,6 +1003,10 @@ int main(int argc, char **argv) {
         case 'Q': cfg.sender_port = atoi(optarg); break;
         default: usage();
         }
+    }
+    if (cfg.proto == PR_MSGPACK && (cfg.transport == TR_POLL || cfg.scenario == SC_BROADCAST)) {
+        fprintf(stderr, "loadgen: --proto msgpack supports echo and connect over WebSocket only\n");
+        return 2;
     }
     if (cfg.proto == PR_PLAIN && (cfg.transport == TR_POLL || cfg.scenario == SC_BROADCAST)) {
         fprintf(stderr, "loadgen: --proto plain supports echo and connect over WebSocket only\n");
@@ -964,7 +1050,7 @@ int main(int argc, char **argv) {
     cpu_connect_start = cpu_total_start;
     fprintf(stderr, "loadgen: %s %s/%s %d conns -> %s\n",
             cfg.scenario == SC_ECHO ? "echo" : cfg.scenario == SC_BROADCAST ? "broadcast" : "connect",
-            cfg.proto == PR_PLAIN ? "plain" : "sio", cfg.transport == TR_POLL ? "polling" : "websocket", cfg.conns, hostport);
+            cfg.proto == PR_PLAIN ? "plain" : cfg.proto == PR_MSGPACK ? "msgpack" : "sio", cfg.transport == TR_POLL ? "polling" : "websocket", cfg.conns, hostport);
 
     struct epoll_event evs[1024];
     open_more();
@@ -989,7 +1075,7 @@ int main(int argc, char **argv) {
 
     printf("{\"scenario\":\"%s\",\"proto\":\"%s\",\"transport\":\"%s\",\"label\":\"%s\",\"conns\":%d,",
            cfg.scenario == SC_ECHO ? "echo" : cfg.scenario == SC_BROADCAST ? "broadcast" : "connect",
-           cfg.proto == PR_PLAIN ? "plain" : "sio", cfg.transport == TR_POLL ? "polling" : "websocket", cfg.label, cfg.conns);
+           cfg.proto == PR_PLAIN ? "plain" : cfg.proto == PR_MSGPACK ? "msgpack" : "sio", cfg.transport == TR_POLL ? "polling" : "websocket", cfg.label, cfg.conns);
     printf("\"ready\":%d,\"connect_failed\":%d,\"connect_s\":%.3f,", nready + (int)disconnects_ready, nfailed,
            t_all_connected ? (t_all_connected - t_first_open) / 1e9 : -1.0);
     if (cfg.scenario == SC_ECHO) {
