@@ -184,6 +184,8 @@ struct ClusterTests {
         try await waitUntil("both nodes recover", timeout: .seconds(15)) {
             nodes.allSatisfy { $0.backplane.status.isConnected }
         }
+        // The status flips under the backplane's lock; onRecovery runs just after, outside it.
+        try await waitUntil("the recovery is reported") { recoveries.withLockedValue { $0.count } >= 1 }
         #expect(recoveries.withLockedValue { $0.count } == 1)
         #expect(recoveries.withLockedValue { $0.first?.ended } != nil)
         #expect(nodes[0].backplane.status.outageCount == 1)
