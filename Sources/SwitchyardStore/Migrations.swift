@@ -98,8 +98,19 @@ enum Migrations {
         """
     )
 
+    /// Connection state recovery in a cluster: a packet broadcast to every node keeps the
+    /// offset its publisher gave it (NULL: this node's own `<epoch>-<sequence>`), and whether
+    /// it went to every node.
+    static let clusterRecovery = (
+        name: "0004-cluster-recovery",
+        sql: """
+        ALTER TABLE recovery_packets ADD COLUMN offset TEXT;
+        ALTER TABLE recovery_packets ADD COLUMN broadcast INTEGER NOT NULL DEFAULT 0;
+        """
+    )
+
     /// Every migration, oldest first. Append here; never edit an entry.
-    static let all = [auditLog, roomMembership, connectionStateRecovery]
+    static let all = [auditLog, roomMembership, connectionStateRecovery, clusterRecovery]
 
     /// The names, in order.
     static var names: [String] { all.map(\.name) }

@@ -48,6 +48,7 @@ public struct RecoveryStateStore: Sendable {
 
     static func save(_ db: Database, _ snapshot: SocketIORecoveryState.Snapshot, _ time: Int64) throws {
         try clear(db)
+        let offsets = SocketIORecoveryState(configuration: SocketIORecoveryConfiguration(), epoch: snapshot.epoch)
         try db.execute(
             sql: "INSERT INTO recovery_log (id, epoch, last_sequence, trimmed_through, saved_at) VALUES (1, ?, ?, ?, ?)",
             arguments: [snapshot.epoch, Int64(snapshot.lastSequence), Int64(snapshot.trimmedThrough), time]
@@ -66,8 +67,8 @@ public struct RecoveryStateStore: Sendable {
         }
         let packetInsert = try db.cachedStatement(
             sql: """
-                INSERT INTO recovery_packets (sequence, namespace, event, arguments, attachments, rooms, except_rooms, emitted_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO recovery_packets (sequence, namespace, event, arguments, attachments, rooms, except_rooms, emitted_at, offset, broadcast)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         )
         for packet in snapshot.packets {
@@ -75,6 +76,7 @@ public struct RecoveryStateStore: Sendable {
                 Int64(packet.sequence), packet.namespace, packet.event, packet.arguments.jsonArrayText,
                 packet.arguments.attachments.isEmpty ? nil : packAttachments(packet.arguments.attachments),
                 jsonArray(packet.rooms.sorted()), jsonArray(packet.except.sorted()), packet.emittedAt,
+                packet.offset == offsets.offset(for: packet.sequence) ? nil : packet.offset, packet.broadcast,
             ])
         }
     }
@@ -106,13 +108,13 @@ public struct RecoveryStateStore: Sendable {
                 throw RecoveryStateError.damaged("packet \(sequence): arguments are not a JSON array: \(error)")
             }
             if let blob: Data = row["attachments"] { arguments.attachments = try unpackAttachments(blob) }
-            packets.append(
-                SocketIORecoveryPacket(
-                    sequence: sequence, offset: offsets.offset(for: sequence), namespace: row["namespace"], event: row["event"],
-                    arguments: arguments, rooms: Set(try strings(row["rooms"])), except: Set(try strings(row["except_rooms"])),
-                    emittedAt: row["emitted_at"]
-                )
+            var packet = SocketIORecoveryPacket(
+                sequence: sequence, offset: (row["offset"] as String?) ?? offsets.offset(for: sequence), namespace: row["namespace"],
+                event: row["event"], arguments: arguments, rooms: Set(try strings(row["rooms"])),
+                except: Set(try strings(row["except_rooms"])), emittedAt: row["emitted_at"]
             )
+            packet.broadcast = row["broadcast"]
+            packets.append(packet)
         }
         return SocketIORecoveryState.Snapshot(
             epoch: epoch, lastSequence: UInt64(log["last_sequence"] as Int64), trimmedThrough: UInt64(log["trimmed_through"] as Int64),

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import SocketIO
 import SwitchyardJSON
 import Testing
@@ -230,5 +231,199 @@ struct RecoveryStateTests {
     func recoverableReasons() {
         let recoverable = Set(SocketIODisconnectReason.allCases.filter(\.isRecoverable))
         #expect(recoverable == [.transportClose, .transportError, .pingTimeout, .forcedClose, .serverShuttingDown])
+    }
+}
+
+/// Sessions that move between nodes: each node records cluster broadcasts under the offset
+/// their publisher gave them, and restores a session persisted by another node from its own log.
+@Suite("Connection state recovery: sessions moving between nodes")
+struct RecoveryAcrossNodesTests {
+    static let configuration = SocketIORecoveryConfiguration(maxDisconnectionDuration: 10_000, maxPacketsPerSession: 10)
+    var a = SocketIORecoveryState(configuration: Self.configuration, epoch: "a")
+    var b = SocketIORecoveryState(configuration: Self.configuration, epoch: "b")
+
+    /// A broadcast published by `from` and received by `to`, as the backplane does it.
+    mutating func broadcast(_ event: String, rooms: Set<String>, fromA: Bool, at now: Int64) -> String {
+        let arguments = SocketIOArguments()
+        if fromA {
+            let offset = a.record(namespace: "/", event: event, arguments: arguments, rooms: rooms, except: [], now: now, broadcast: true).offset
+            _ = b.record(namespace: "/", event: event, arguments: arguments, rooms: rooms, except: [], now: now, broadcast: true, offset: offset)
+            return offset
+        }
+        let offset = b.record(namespace: "/", event: event, arguments: arguments, rooms: rooms, except: [], now: now, broadcast: true).offset
+        _ = a.record(namespace: "/", event: event, arguments: arguments, rooms: rooms, except: [], now: now, broadcast: true, offset: offset)
+        return offset
+    }
+
+    /// The session A keeps when its socket s1 (in red) leaves, as B gets it from the mirror;
+    /// `emits` are the plain emits A sent it (the socket remembers their boundaries).
+    mutating func leaveA(lastOffset: String?, emits: [SocketIORecoveryPacket] = [], at now: Int64) -> SocketIOPersistedSession {
+        var session = SocketIOPersistedSession(
+            sid: "s1", pid: "p1", namespace: "/", rooms: ["s1", "red"], disconnectedAt: 0, lastOffset: lastOffset, firstSequence: 0)
+        for emit in emits { session.emitBoundaries[emit.offset] = emit.boundary ?? "" }
+        a.persist(session, now: now)
+        var moved = a.session(pid: "p1")!
+        moved.userInfo = nil
+        moved.fromSnapshot = true
+        return moved
+    }
+
+    func events(_ result: Result<SocketIORestoredSession, SocketIORecoveryFailure>) -> [String]? {
+        guard case .success(let restored) = result else { return nil }
+        return restored.missed.map(\.event)
+    }
+
+    @Test("A broadcast keeps its publisher's offset on every node")
+    mutating func sharedOffsets() {
+        let offset = broadcast("x", rooms: [], fromA: true, at: 0)
+        #expect(offset == "a-1")
+        #expect(b.sequence(of: "a-1") == 1)
+        #expect(b.offset(for: 1) == "b-1")  // B's own numbering is untouched
+        let local = b.record(namespace: "/", event: "y", arguments: SocketIOArguments(), rooms: ["s2"], except: [], now: 0)
+        #expect(local.offset == "b-2")
+        #expect(a.sequence(of: "b-2") == nil, "a plain emit stays on its node")
+    }
+
+    @Test("The client's last offset is a broadcast: the other node replays after it")
+    mutating func clientOffsetShared() {
+        let seen = broadcast("before", rooms: ["red"], fromA: true, at: 0)
+        let session = leaveA(lastOffset: seen, at: 10)
+        _ = broadcast("to-red-from-b", rooms: ["red"], fromA: false, at: 20)
+        _ = broadcast("to-blue", rooms: ["blue"], fromA: false, at: 21)
+        _ = broadcast("to-s1-from-a", rooms: ["s1"], fromA: true, at: 22)
+        b.adopt(session)
+        #expect(events(b.restore(pid: "p1", namespace: "/", offset: seen, now: 30)) == ["to-red-from-b", "to-s1-from-a"])
+    }
+
+    @Test("The client's last offset is a plain emit of its old node: the replay starts at that node's last broadcast")
+    mutating func clientOffsetLocal() {
+        _ = broadcast("before", rooms: ["blue"], fromA: true, at: 0)
+        let welcome = a.record(namespace: "/", event: "welcome", arguments: SocketIOArguments(), rooms: ["s1"], except: [], now: 5)
+        let session = leaveA(lastOffset: welcome.offset, emits: [welcome], at: 10)
+        #expect(welcome.boundary == "a-1")
+        _ = broadcast("while-away", rooms: ["red"], fromA: false, at: 20)
+        b.adopt(session)
+        #expect(events(b.restore(pid: "p1", namespace: "/", offset: welcome.offset, now: 30)) == ["while-away"])
+    }
+
+    @Test("Broadcasts on their way to the socket when it left on its node are replayed by the other node")
+    mutating func inFlightAcrossNodes() {
+        let welcome = a.record(namespace: "/", event: "welcome", arguments: SocketIOArguments(), rooms: ["s1"], except: [], now: 5)
+        // Stored and selected on A, but A's loop closed the socket before writing it.
+        _ = broadcast("on-its-way", rooms: ["red"], fromA: true, at: 8)
+        let session = leaveA(lastOffset: welcome.offset, emits: [welcome], at: 10)
+        _ = broadcast("while-away", rooms: ["red"], fromA: false, at: 20)
+        b.adopt(session)
+        #expect(events(b.restore(pid: "p1", namespace: "/", offset: welcome.offset, now: 30)) == ["on-its-way", "while-away"])
+    }
+
+    @Test("No broadcast before its last packet: every broadcast held is replayed, never the other node's own emits")
+    mutating func noBroadcastBefore() {
+        let welcome = a.record(namespace: "/", event: "welcome", arguments: SocketIOArguments(), rooms: ["s1"], except: [], now: 5)
+        _ = b.record(namespace: "/", event: "b-only-before", arguments: SocketIOArguments(), rooms: ["red"], except: [], now: 6)
+        let session = leaveA(lastOffset: welcome.offset, emits: [welcome], at: 10)
+        #expect(welcome.boundary == nil)
+        _ = broadcast("while-away", rooms: ["red"], fromA: true, at: 20)
+        b.adopt(session)
+        #expect(events(b.restore(pid: "p1", namespace: "/", offset: welcome.offset, now: 30)) == ["while-away"])
+    }
+
+    @Test("A plain-emit offset the socket did not remember: a new socket")
+    mutating func unknownThere() {
+        let first = a.record(namespace: "/", event: "first", arguments: SocketIOArguments(), rooms: ["s1"], except: [], now: 1)
+        let second = a.record(namespace: "/", event: "second", arguments: SocketIOArguments(), rooms: ["s1"], except: [], now: 2)
+        let session = leaveA(lastOffset: second.offset, emits: [second], at: 10)
+        b.adopt(session)
+        guard case .failure(let failure) = b.restore(pid: "p1", namespace: "/", offset: first.offset, now: 30) else {
+            Issue.record("restored with a packet the node never had")
+            return
+        }
+        #expect(failure == .unknownOffset)
+    }
+}
+
+extension RecoveryAcrossNodesTests {
+    @Test("The client's offset is an earlier plain emit (the later one was lost on the way): its boundary is used")
+    mutating func earlierPlainEmit() {
+        let first = a.record(namespace: "/", event: "first", arguments: SocketIOArguments(), rooms: ["s1"], except: [], now: 1)
+        _ = broadcast("between", rooms: ["red"], fromA: true, at: 2)
+        let lost = a.record(namespace: "/", event: "lost", arguments: SocketIOArguments(), rooms: ["s1"], except: [], now: 3)
+        let session = leaveA(lastOffset: lost.offset, emits: [first, lost], at: 10)
+        b.adopt(session)
+        // "lost" itself was a plain emit of A: B never had it; "between" is replayed.
+        #expect(events(b.restore(pid: "p1", namespace: "/", offset: first.offset, now: 30)) == ["between"])
+    }
+}
+
+/// A mirror held in memory, standing for the Redis one (which the cluster interop test runs).
+final class MemoryMirror: SocketIORecoverySessionMirror {
+    let sessions = NIOLockedValueBox<[String: SocketIOPersistedSession]>([:])
+    let available: Bool
+    init(available: Bool = true) { self.available = available }
+
+    func keep(_ session: SocketIOPersistedSession, ttl: Int64) {
+        var copy = session
+        copy.userInfo = nil
+        copy.fromSnapshot = true
+        sessions.withLockedValue { $0[session.pid] = copy }
+    }
+
+    func take(pid: String, completion: @escaping @Sendable (SocketIOPersistedSession?, Bool) -> Void) {
+        guard available else { return completion(nil, false) }
+        completion(sessions.withLockedValue { $0.removeValue(forKey: pid) }, true)
+    }
+}
+
+@Suite("Connection state recovery: the session mirror decides who restores")
+struct RecoveryMirrorTests {
+    static let configuration = SocketIORecoveryConfiguration(maxDisconnectionDuration: 10_000)
+
+    func restore(_ store: SocketIOSessionStore, pid: String) -> Result<SocketIORestoredSession, SocketIORecoveryFailure>? {
+        let result = NIOLockedValueBox<Result<SocketIORestoredSession, SocketIORecoveryFailure>?>(nil)
+        store.restore(pid: pid, namespace: "/", offset: nil) { outcome in result.withLockedValue { $0 = outcome } }
+        return result.withLockedValue { $0 }
+    }
+
+    static func session(_ pid: String) -> SocketIOPersistedSession {
+        SocketIOPersistedSession(sid: "s-" + pid, pid: pid, namespace: "/", rooms: ["s-" + pid], disconnectedAt: 0, lastOffset: nil, firstSequence: 0,
+            userInfo: "kept here")
+    }
+
+    @Test("Persisted sessions go to the mirror; a restore here keeps the local userInfo and empties the mirror")
+    func localRestore() throws {
+        let mirror = MemoryMirror()
+        let store = SocketIOSessionStore(configuration: Self.configuration, epoch: "n1", clock: { 1000 })
+        store.mirror = mirror
+        store.persist(Self.session("p"))
+        #expect(mirror.sessions.withLockedValue { $0["p"]?.epoch } == "n1")
+        let restored = try #require(try restore(store, pid: "p")?.get())
+        #expect(restored.session.userInfo as? String == "kept here")
+        #expect(mirror.sessions.withLockedValue { $0.isEmpty })
+    }
+
+    @Test("Restored on another node (gone from the mirror): not restored here, even with a local copy")
+    func restoredElsewhere() throws {
+        let mirror = MemoryMirror()
+        let here = SocketIOSessionStore(configuration: Self.configuration, epoch: "n1", clock: { 1000 })
+        let there = SocketIOSessionStore(configuration: Self.configuration, epoch: "n2", clock: { 1000 })
+        here.mirror = mirror
+        there.mirror = mirror
+        here.persist(Self.session("p"))
+        let moved = try #require(try restore(there, pid: "p")?.get())
+        #expect(moved.session.sid == "s-p")
+        #expect(moved.session.userInfo == nil)
+        guard case .failure(let failure)? = restore(here, pid: "p") else {
+            Issue.record("restored twice")
+            return
+        }
+        #expect(failure == .unknownSession)
+    }
+
+    @Test("The mirror unreachable: the local copy decides")
+    func mirrorDown() throws {
+        let store = SocketIOSessionStore(configuration: Self.configuration, epoch: "n1", clock: { 1000 })
+        store.mirror = MemoryMirror(available: false)
+        store.persist(Self.session("p"))
+        #expect(try restore(store, pid: "p")?.get().session.sid == "s-p")
     }
 }

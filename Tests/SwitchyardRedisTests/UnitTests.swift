@@ -145,6 +145,38 @@ struct WireFormatTests {
         #expect(Array(broadcast.encoded().readableBytesView) == expected)
     }
 
+    @Test("Connection state recovery: the publisher's offset travels in flags.offset; other publishers send none")
+    func offsetInFlags() throws {
+        let broadcast = ClusterBroadcast(uid: "abc", namespace: "/", event: "m", arguments: SocketIOArguments(), offset: "ep-1f")
+        let packed = try MessagePackValue(decoding: broadcast.encoded())
+        #expect(packed.arrayValue?[2]["flags"] == .object([("offset", .string("ep-1f"))]))
+        #expect(packed.arrayValue?[1]["data"] == .array([.string("m")]), "the offset is not an argument on the wire between nodes")
+        #expect(try ClusterBroadcast(decoding: broadcast.encoded())?.offset == "ep-1f")
+        #expect(try ClusterBroadcast(decoding: ByteBuffer(bytes: Self.emitterBytes))?.offset == nil)
+    }
+
+    @Test("Recoverable sessions in Redis: encoded as JSON and read back as another node's")
+    func sessionJSON() throws {
+        var session = SocketIOPersistedSession(
+            sid: "s", pid: "p", namespace: "/chat", rooms: ["s", "r"], disconnectedAt: 1_700_000_000_123, lastOffset: "e-2", firstSequence: 9,
+            userInfo: "not sent")
+        session.epoch = "e"
+        session.lastBroadcastOffset = "x-1"
+        session.emitBoundaries = ["e-2": "x-1", "e-1": ""]
+        let text = RedisBackplane.encode(session)
+        #expect(
+            text
+                == #"{"sid":"s","pid":"p","namespace":"/chat","rooms":["s","r"],"disconnectedAt":1700000000123,"lastOffset":"e-2","epoch":"e","lastBroadcastOffset":"x-1","emitBoundaries":{"e-1":"","e-2":"x-1"}}"#
+        )
+        let back = try #require(RedisBackplane.decode(ByteBuffer(string: text)))
+        #expect(back.sid == "s" && back.pid == "p" && back.namespace == "/chat" && back.rooms == ["s", "r"])
+        #expect(back.disconnectedAt == 1_700_000_000_123 && back.lastOffset == "e-2" && back.epoch == "e" && back.lastBroadcastOffset == "x-1")
+        #expect(back.emitBoundaries == ["e-2": "x-1", "e-1": ""])
+        #expect(back.fromSnapshot && back.userInfo == nil)
+        #expect(RedisBackplane.decode(ByteBuffer(string: #"{"sid":"s"}"#)) == nil)
+        #expect(RedisBackplane.decode(ByteBuffer(string: "not json")) == nil)
+    }
+
     @Test("Binary attachments travel inline as bin and come back as placeholders")
     func binaryRoundTrip() throws {
         let file = ByteBuffer(bytes: [1, 2, 3])

@@ -38,9 +38,9 @@ struct CommandLineTests {
         let data = temporary.path + "/data"
         let first = try run(["migrate", "--data", data])
         #expect(first.status == 0)
-        #expect(first.output == "database \(data)/switchyard.sqlite: applied 3 migration(s)\n  0001-audit-log\n  0002-room-membership\n  0003-connection-state-recovery\n")
+        #expect(first.output == "database \(data)/switchyard.sqlite: applied 4 migration(s)\n  0001-audit-log\n  0002-room-membership\n  0003-connection-state-recovery\n  0004-cluster-recovery\n")
         let second = try run(["migrate", "--data", data])
-        #expect(second.output == "database \(data)/switchyard.sqlite is current (3 migrations)\n")
+        #expect(second.output == "database \(data)/switchyard.sqlite is current (4 migrations)\n")
 
         let database = try SwitchyardDatabase.open(directory: data)
         try database.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('0099-later')") }

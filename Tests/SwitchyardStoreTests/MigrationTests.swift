@@ -13,9 +13,9 @@ struct MigrationTests {
         let database = try SwitchyardDatabase.open(directory: directory)
         #expect(database.path == directory + "/switchyard.sqlite")
         #expect(FileManager.default.fileExists(atPath: database.path))
-        #expect(try database.pendingMigrations() == ["0001-audit-log", "0002-room-membership", "0003-connection-state-recovery"])
+        #expect(try database.pendingMigrations() == ["0001-audit-log", "0002-room-membership", "0003-connection-state-recovery", "0004-cluster-recovery"])
 
-        #expect(try database.migrate() == ["0001-audit-log", "0002-room-membership", "0003-connection-state-recovery"])
+        #expect(try database.migrate() == ["0001-audit-log", "0002-room-membership", "0003-connection-state-recovery", "0004-cluster-recovery"])
         #expect(try database.pendingMigrations() == [])
         #expect(try database.appliedMigrations() == SwitchyardDatabase.knownMigrations)
 

@@ -31,6 +31,7 @@ struct RecoveryStateStoreTests {
                 [["_placeholder": true, "num": 0], ["_placeholder": true, "num": 1]],
                 attachments: [ByteBuffer(bytes: [1, 2, 3]), ByteBuffer(bytes: [])]), rooms: ["red"], except: ["blue", "s9"], now: 3_000)
         _ = state.record(namespace: "/chat", event: "é", arguments: SocketIOArguments(), rooms: ["s2"], except: [], now: 3_500)
+        _ = state.record(namespace: "/", event: "from-another-node", arguments: SocketIOArguments(), rooms: [], except: [], now: 3_600, broadcast: true, offset: "other-7")
         return state
     }
 
@@ -44,7 +45,9 @@ struct RecoveryStateStoreTests {
 
         let back = try #require(try database.recovery.take())
         #expect(back.epoch == "ep")
-        #expect(back.lastSequence == 3)
+        #expect(back.lastSequence == 4)
+        #expect(back.packets.last?.offset == "other-7")
+        #expect(back.packets.map(\.broadcast) == [false, false, false, true])
         #expect(back.trimmedThrough == 0)
         #expect(back.packets == snapshot.packets)
         let sessions = back.sessions.sorted { $0.pid < $1.pid }
@@ -59,7 +62,8 @@ struct RecoveryStateStoreTests {
             Issue.record("not restored")
             return
         }
-        #expect(session.missed.map(\.event) == ["file"])
+        #expect(session.missed.map(\.event) == ["file", "from-another-node"])
+        #expect(restored.sequence(of: "other-7") == 4, "another node's offset is found again after the restart")
         #expect(session.missed.first?.arguments.attachments == [ByteBuffer(bytes: [1, 2, 3]), ByteBuffer(bytes: [])])
         #expect(session.session.fromSnapshot)
         #expect(session.session.userInfo == nil)

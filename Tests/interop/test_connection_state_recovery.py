@@ -237,3 +237,45 @@ def test_official_client_recovers_across_a_sigterm_restart(env, tmp_path):
     # The first server's shutdown, then the end of the scenario (its disconnect(), or over
     # polling the runner exiting before that request leaves: a transport error).
     assert len(disconnects) == 2 and disconnects[0]["reason"] == "server shutting down", disconnects
+
+
+# --------------------------------------------------------------------------- across nodes
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from test_cluster import Redis
+
+    redis = Redis()
+    redis.start()
+    nodes = [start_server(config="examples/recovery.json", extra_args=("--redis", redis.url)) for _ in range(2)]
+    yield redis, nodes
+    for node in nodes:
+        node.stop()
+    redis.kill()
+
+
+@pytest.mark.parametrize("last_broadcast", [False, True], ids=["last-offset-a-plain-emit", "last-offset-a-broadcast"])
+@pytest.mark.parametrize("env", ["node-websocket", "node-polling"])
+def test_official_client_recovers_on_another_node(cluster, env, last_broadcast):
+    """Two server processes and a real redis-server: the client drops on node 1 and comes
+    back through node 2, which takes the session out of Redis and replays from its own log
+    (every node records every broadcast under its publisher's offset)."""
+    redis, (first, second) = cluster
+    where, mode_name = ENVIRONMENTS[env]
+    mode = MODES[mode_name]
+    reply = jsclient.run_node({
+        "bundle": str(jsclient.client_bundle()), "scenario": "recoveryAcrossNodes", "url": first.url, "mode": mode,
+        "params": {"otherUrl": second.url, "lastBroadcast": last_broadcast}, "xhr": mode["transports"] != ["websocket"],
+    })
+    assert reply.get("ok"), f"{reply.get('error')}\n" + "\n".join(reply.get("trace", []))
+    result = reply["result"]
+    assert result["disconnect"] == "forced close"
+    assert result["sync"] == "sync"
+    assert result["engineOnOtherNode"] == second.url.removeprefix("http://")
+    assert result["recovered"] is True
+    assert result["sameId"] is True
+    assert [split_offset(args)[0] for args in result["messages"]] == [["missed-1"], ["missed-2"], ["live"], ["marker"]]
+    assert result["leftover"] == []
+    # Node 1 took no part in the restore: node 2 did, from Redis.
+    assert "socket recovered" in second.log()

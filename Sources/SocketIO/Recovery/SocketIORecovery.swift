@@ -83,6 +83,10 @@ public struct SocketIORecoveryPacket: Sendable, Equatable {
     public var except: Set<String>
     /// Wall-clock milliseconds since 1970.
     public var emittedAt: Int64
+    /// Sent to every node of a cluster (their logs hold it too), not only this one's sockets.
+    public var broadcast = false
+    /// For a plain emit, as recorded: the offset of the last broadcast recorded before it.
+    public var boundary: String?
 
     public init(
         sequence: UInt64, offset: String, namespace: String, event: String, arguments: SocketIOArguments,
@@ -122,9 +126,18 @@ public struct SocketIOPersistedSession: Sendable {
     public var firstSequence: UInt64
     /// The socket's ``SocketIOSocket/userInfo`` (in memory only; not kept across restarts).
     public var userInfo: (any Sendable)?
-    /// Read back from a snapshot of another process: ``userInfo`` is gone, so the connect
-    /// decision runs again even with `skipMiddlewares`.
+    /// Read back from a snapshot of another process, or from another node: ``userInfo`` is
+    /// gone, so the connect decision runs again even with `skipMiddlewares`.
     public var fromSnapshot = false
+    /// The epoch of the log it was persisted against (set when persisted).
+    public var epoch = ""
+    /// The offset of the last broadcast its log held before the last packet sent to it (set
+    /// when persisted): where a node it moves to starts the replay when the client's last
+    /// offset is a plain emit that only the old node knows.
+    public var lastBroadcastOffset: String?
+    /// The last plain emits sent to it, by offset, each with the last broadcast its node had
+    /// recorded before it ("" for none): how another node reads those offsets.
+    public var emitBoundaries: [String: String] = [:]
 
     public init(
         sid: String, pid: String, namespace: String, rooms: [String], disconnectedAt: Int64, lastOffset: String?,
@@ -152,4 +165,6 @@ public struct SocketIORestoredSession: Sendable {
     public var disconnectedFor: Int64
     /// The packets it missed, in order (as of the restore).
     public var missed: [SocketIORecoveryPacket]
+    /// A session from another node: only broadcasts are replayed.
+    public var broadcastsOnly = false
 }

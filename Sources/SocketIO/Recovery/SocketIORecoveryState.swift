@@ -25,6 +25,10 @@ public struct SocketIORecoveryState: Sendable {
     public private(set) var lastSequence: UInt64 = 0
     /// Every packet up to this sequence number has left the log.
     public private(set) var trimmedThrough: UInt64 = 0
+    /// Packets recorded under another node's offset (cluster broadcasts): offset → sequence.
+    private var foreignOffsets: [String: UInt64] = [:]
+    /// The offset of the last broadcast recorded (the boundary of a plain emit recorded next).
+    private var lastBroadcastOffset: String?
     private var nextSessionSweep: Int64 = .min
 
     public init(configuration: SocketIORecoveryConfiguration, epoch: String) {
@@ -44,8 +48,10 @@ public struct SocketIORecoveryState: Sendable {
         epoch + "-" + String(sequence, radix: 36)
     }
 
-    /// The sequence number an offset of this log names; nil for anything else.
+    /// The sequence number an offset of this log names (one it handed out, or another
+    /// node's offset of a broadcast it holds); nil for anything else.
     public func sequence(of offset: String) -> UInt64? {
+        if let foreign = foreignOffsets[offset] { return foreign }
         let utf8 = offset.utf8
         guard let dash = utf8.lastIndex(of: UInt8(ascii: "-")),
             offset[..<dash] == epoch,
@@ -60,17 +66,46 @@ public struct SocketIORecoveryState: Sendable {
     /// Stores an EVENT that is being emitted and returns its log entry (its offset goes on
     /// the wire as the last argument). The caller stores only what socket.io stores: events
     /// without an ack request (broadcasts and plain `socket.emit`).
+    ///
+    /// `broadcast`: the packet reaches clients on every node (their logs hold it too).
+    /// `offset`: another node's offset for that broadcast (it is recorded under it, and sent
+    /// with it, so a client's offset means the same packet on every node).
     public mutating func record(
-        namespace: String, event: String, arguments: SocketIOArguments, rooms: Set<String>, except: Set<String>, now: Int64
+        namespace: String, event: String, arguments: SocketIOArguments, rooms: Set<String>, except: Set<String>, now: Int64,
+        broadcast: Bool = false, offset foreign: String? = nil
     ) -> SocketIORecoveryPacket {
         expirePackets(now: now)
         lastSequence += 1
+        var assigned = offset(for: lastSequence)
+        if let foreign, foreignOffsets[foreign] == nil, sequence(of: foreign) == nil {
+            assigned = foreign
+            foreignOffsets[foreign] = lastSequence
+        }
         let packet = SocketIORecoveryPacket(
-            sequence: lastSequence, offset: offset(for: lastSequence), namespace: namespace, event: event,
+            sequence: lastSequence, offset: assigned, namespace: namespace, event: event,
             arguments: arguments, rooms: rooms, except: except, emittedAt: now
         )
-        log.append(packet)
-        return packet
+        var stored = packet
+        stored.broadcast = broadcast
+        if broadcast {
+            lastBroadcastOffset = assigned
+        } else {
+            stored.boundary = lastBroadcastOffset
+        }
+        log.append(stored)
+        return stored
+    }
+
+    /// The session kept for `pid`, if any.
+    public func session(pid: String) -> SocketIOPersistedSession? { sessions[pid] }
+
+    /// Removes and returns the session kept for `pid`.
+    public mutating func takeSession(pid: String) -> SocketIOPersistedSession? { sessions.removeValue(forKey: pid) }
+
+    /// Takes in a session persisted by another node (or process); ``restore(pid:namespace:offset:now:)``
+    /// can then restore it here.
+    public mutating func adopt(_ session: SocketIOPersistedSession) {
+        sessions[session.pid] = session
     }
 
     // MARK: - Sessions
@@ -81,6 +116,8 @@ public struct SocketIORecoveryState: Sendable {
         expireSessions(now: now)
         var session = session
         session.disconnectedAt = now
+        session.epoch = epoch
+        session.lastBroadcastOffset = lastBroadcast(atOrBefore: session.lastOffset.flatMap { sequence(of: $0) } ?? session.firstSequence)
         sessions[session.pid] = session
     }
 
@@ -96,7 +133,35 @@ public struct SocketIORecoveryState: Sendable {
         guard away <= configuration.maxDisconnectionDuration else { return .failure(.expired) }
 
         var after: UInt64
-        if let offset {
+        if session.epoch != epoch {
+            // A session of another node's log: only offsets both logs share (broadcasts) mean
+            // the same packet here.
+            // A plain emit of the old node (only it knows that offset) stands for the last
+            // broadcast that node recorded before it: every broadcast after that one may be
+            // missed, including ones on their way when the socket left. None: every broadcast
+            // held here.
+            let boundary: String??
+            if let offset {
+                if sequence(of: offset) != nil {
+                    boundary = .some(offset)
+                } else if let known = session.emitBoundaries[offset] {
+                    boundary = .some(known.isEmpty ? nil : known)
+                } else {
+                    boundary = .none
+                }
+            } else {
+                boundary = session.lastOffset == nil ? .some(session.lastBroadcastOffset) : nil
+            }
+            switch boundary {
+            case .none:
+                return .failure(.unknownOffset)
+            case .some(.none):
+                after = trimmedThrough
+            case .some(.some(let shared)):
+                guard let sequence = sequence(of: shared) else { return .failure(.unknownOffset) }
+                after = sequence
+            }
+        } else if let offset {
             guard let sequence = sequence(of: offset) else { return .failure(.unknownOffset) }
             after = sequence
             // A quiet client: the last packet sent to it, which it saw, has left the log. The
@@ -111,16 +176,22 @@ public struct SocketIORecoveryState: Sendable {
             guard session.lastOffset == nil else { return .failure(.unknownOffset) }
             after = session.firstSequence
         }
-        switch missedPackets(namespace: namespace, rooms: session.rooms, after: after) {
+        // From another node, only broadcasts: this node's plain emits were never for it.
+        let broadcastsOnly = session.epoch != epoch
+        switch missedPackets(namespace: namespace, rooms: session.rooms, after: after, broadcastsOnly: broadcastsOnly) {
         case .failure(let failure):
             return .failure(failure)
         case .success(let missed):
-            return .success(SocketIORestoredSession(session: session, after: after, offset: offset, disconnectedFor: away, missed: missed))
+            return .success(
+                SocketIORestoredSession(
+                    session: session, after: after, offset: offset, disconnectedFor: away, missed: missed, broadcastsOnly: broadcastsOnly))
         }
     }
 
     /// The packets after `after` that sockets in `rooms` of `namespace` would have received.
-    public func missedPackets(namespace: String, rooms: [String], after: UInt64) -> Result<
+    /// `broadcastsOnly`: for a session from another node, which this node's plain emits and
+    /// node-local broadcasts never reached.
+    public func missedPackets(namespace: String, rooms: [String], after: UInt64, broadcastsOnly: Bool = false) -> Result<
         [SocketIORecoveryPacket], SocketIORecoveryFailure
     > {
         guard after >= trimmedThrough else { return .failure(.packetsDropped) }
@@ -130,11 +201,22 @@ public struct SocketIORecoveryState: Sendable {
         var missed: [SocketIORecoveryPacket] = []
         for index in Int(after - trimmedThrough)..<log.count {
             let packet = log[index]
-            guard packet.namespace == namespace, packet.reaches(rooms: rooms) else { continue }
+            guard packet.namespace == namespace, !broadcastsOnly || packet.broadcast, packet.reaches(rooms: rooms) else { continue }
             guard missed.count < configuration.maxPacketsPerSession else { return .failure(.tooManyPackets) }
             missed.append(packet)
         }
         return .success(missed)
+    }
+
+    /// The offset of the last broadcast held at or before `sequence` (nil: none).
+    func lastBroadcast(atOrBefore sequence: UInt64) -> String? {
+        guard sequence > trimmedThrough else { return nil }
+        var index = Int(min(sequence, lastSequence) - trimmedThrough) - 1
+        while index >= 0 {
+            if log[index].broadcast { return log[index].offset }
+            index -= 1
+        }
+        return nil
     }
 
     // MARK: - Expiry
@@ -150,6 +232,7 @@ public struct SocketIORecoveryState: Sendable {
         let threshold = now - configuration.maxDisconnectionDuration
         while let first = log.first, first.emittedAt < threshold {
             trimmedThrough = first.sequence
+            if !foreignOffsets.isEmpty { foreignOffsets[first.offset] = nil }
             log.removeFirst()
         }
     }
@@ -207,8 +290,12 @@ public struct SocketIORecoveryState: Sendable {
         lastSequence = snapshot.lastSequence
         trimmedThrough = snapshot.trimmedThrough
         log = Deque(snapshot.packets)
+        for packet in snapshot.packets where packet.offset != offset(for: packet.sequence) {
+            foreignOffsets[packet.offset] = packet.sequence
+        }
         for var session in snapshot.sessions {
             session.fromSnapshot = true
+            if session.epoch.isEmpty { session.epoch = epoch }
             session.userInfo = nil
             sessions[session.pid] = session
         }

@@ -166,16 +166,30 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         pendingConnects.append(path)
         // Connection state recovery (socket.io's Namespace._createSocket): a CONNECT carrying
         // a `pid` (and the last `offset` the client saw) asks for its old socket back. On any
-        // failure it is an ordinary new connection; the reason is on the request.
-        var attempt: Result<SocketIORestoredSession, SocketIORecoveryFailure>?
-        if let store = server.recovery, let pid = authValue["pid"]?.stringValue {
-            // An offset that is not a string is one this server never handed out ("" never
-            // parses); the attempt still uses the session up.
-            let offset = authValue["offset"].map { $0.stringValue ?? "" }
-            attempt = store.restore(pid: pid, namespace: path, offset: offset)
+        // failure it is an ordinary new connection; the reason is on the request. With a
+        // cluster the session may come from another node (asynchronously).
+        guard let store = server.recovery, let pid = authValue["pid"]?.stringValue else {
+            return decideConnect(namespace: namespace, auth: authValue, attempt: nil)
         }
+        // An offset that is not a string is one this server never handed out ("" never
+        // parses); the attempt still uses the session up.
+        let offset = authValue["offset"].map { $0.stringValue ?? "" }
+        let loop = eventLoop
+        let auth = authValue
+        store.restore(pid: pid, namespace: path, offset: offset) { attempt in
+            if loop.inEventLoop {
+                self.decideConnect(namespace: namespace, auth: auth, attempt: attempt)
+            } else {
+                loop.execute { self.decideConnect(namespace: namespace, auth: auth, attempt: attempt) }
+            }
+        }
+    }
+
+    /// Runs the namespace's connect decision (unless a restored socket skips it).
+    private func decideConnect(namespace: SocketIONamespace, auth authValue: JSONValue, attempt: Result<SocketIORestoredSession, SocketIORecoveryFailure>?) {
         if case .failure(let failure) = attempt {
-            server.logger.debug("connection state not recovered", metadata: ["eio.sid": "\(connection.id)", "sio.nsp": "\(path)", "recovery.failure": "\(failure.rawValue)"])
+            server.logger.debug(
+                "connection state not recovered", metadata: ["eio.sid": "\(connection.id)", "sio.nsp": "\(namespace.path)", "recovery.failure": "\(failure.rawValue)"])
         }
         let restored = try? attempt?.get()
         let recoveryFailure: SocketIORecoveryFailure?
@@ -256,7 +270,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         socket.userInfo = userInfo
         namespace.adapter.add(socket)
         namespace.adapter.join(socket.id, rooms: session.rooms)
-        let (missed, through) = store.missedPackets(namespace: namespace.path, rooms: session.rooms, after: restored.after)
+        let (missed, through) = store.missedPackets(namespace: namespace.path, rooms: session.rooms, after: restored.after, broadcastsOnly: restored.broadcastsOnly)
         guard case .success(let packets) = missed else {
             namespace.adapter.remove(socket)
             return nil

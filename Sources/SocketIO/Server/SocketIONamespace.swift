@@ -128,10 +128,14 @@ public struct SocketIOBroadcast: Sendable {
 public struct SocketIOBroadcastPacket: Sendable {
     public var event: String
     public var arguments: SocketIOArguments
+    /// Connection state recovery: the offset another node gave this broadcast (a cluster
+    /// backplane carries it), so clients on every node see the same offset for it.
+    public var offset: String?
 
-    public init(event: String, arguments: SocketIOArguments) {
+    public init(event: String, arguments: SocketIOArguments, offset: String? = nil) {
         self.event = event
         self.arguments = arguments
+        self.offset = offset
     }
 
     /// The wire messages for a namespace, as a parser writes them (with the offset as the
@@ -191,17 +195,22 @@ public struct LocalBackplane: SocketIOBackplane {
     /// With connection state recovery on, the event is stored first (with its rooms, as
     /// socket.io-adapter's SessionAwareAdapter.broadcast does) and carries its offset; it is
     /// stored even when no socket here is selected, since the sockets it is for may be away.
-    public static func deliverLocally(_ packet: SocketIOBroadcastPacket, namespace: SocketIONamespace, options: BroadcastOptions) {
+    ///
+    /// Returns the offset the packet was stored under (nil when recovery is off), for a
+    /// cluster backplane to carry to the other nodes.
+    @discardableResult
+    public static func deliverLocally(_ packet: SocketIOBroadcastPacket, namespace: SocketIONamespace, options: BroadcastOptions) -> String? {
         let mark: RecoveryMark? = namespace.server.recovery.map { store in
             let stored = store.record(
-                namespace: namespace.path, event: packet.event, arguments: packet.arguments, rooms: options.rooms, except: options.except
+                namespace: namespace.path, event: packet.event, arguments: packet.arguments, rooms: options.rooms, except: options.except,
+                broadcast: !options.local, offset: packet.offset
             )
-            return (stored.sequence, stored.offset)
+            return RecoveryMark(sequence: stored.sequence, offset: stored.offset, emitBoundary: stored.broadcast ? nil : (stored.boundary ?? ""))
         }
         // Selected after storing: a recovering socket either joined in time to be selected,
         // or finds the packet in the log.
         let targets = namespace.adapter.sockets(matching: options)
-        guard !targets.isEmpty else { return }
+        guard !targets.isEmpty else { return mark?.offset }
         let encoded = EncodedBroadcast(packet, namespace: namespace.path, offset: mark?.offset, for: targets)
         var byLoop: [ObjectIdentifier: (EventLoop, [SocketIOSocket])] = [:]
         for socket in targets {
@@ -217,6 +226,7 @@ public struct LocalBackplane: SocketIOBackplane {
                 for socket in sockets { socket.sendRaw(encoded.messages(for: socket.parser), mark: mark) }
             }
         }
+        return mark?.offset
     }
 }
 

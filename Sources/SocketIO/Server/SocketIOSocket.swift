@@ -146,7 +146,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         let path = namespace.path
         namespace.server.observer?.eventSent(event, arguments, socket: self)
         let stored = namespace.server.recovery?.record(namespace: path, event: event, arguments: arguments, rooms: [id], except: [])
-        let mark: RecoveryMark? = stored.map { ($0.sequence, $0.offset) }
+        let mark: RecoveryMark? = stored.map { RecoveryMark(sequence: $0.sequence, offset: $0.offset, emitBoundary: $0.boundary ?? "") }
         if parser == .msgpack {
             let message = SocketIOMessagePackEncoder.event(namespace: path, name: event, arguments: arguments, offset: mark?.offset)
             return onLoop { self.sendRaw([message], mark: mark) }
@@ -210,10 +210,21 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         guard connected else { return }
         if let mark {
             guard mark.sequence > replayedThrough else { return }
-            lastOffset = mark.offset
+            sent(mark)
         }
         count(messages)
         client.send(messages)
+    }
+
+    /// The last plain emits sent, with their boundaries (see ``SocketIOPersistedSession/emitBoundaries``).
+    private var recentEmits: [(offset: String, boundary: String)] = []
+    private static let recentEmitLimit = 16
+
+    private func sent(_ mark: RecoveryMark) {
+        lastOffset = mark.offset
+        guard let boundary = mark.emitBoundary else { return }
+        if recentEmits.count == Self.recentEmitLimit { recentEmits.removeFirst() }
+        recentEmits.append((mark.offset, boundary))
     }
 
     /// Sends the packets a recovered socket missed, with their offsets. On the loop, before
@@ -258,7 +269,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
             return
         }
         guard connected else { return }
-        if let mark { lastOffset = mark.offset }
+        if let mark { sent(mark) }
         var written = 0
         connection.sendText(capacity: capacity) { buffer in
             let start = buffer.writerIndex
@@ -352,12 +363,12 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         client.socketDidLeave(self)
         if let store = namespace.server.recovery, let pid, reason.isRecoverable {
             // socket.io's Socket._onclose → adapter.persistSession, with the rooms before they are left.
-            store.persist(
-                SocketIOPersistedSession(
-                    sid: id, pid: pid, namespace: namespace.path, rooms: Array(rooms), disconnectedAt: 0,
-                    lastOffset: lastOffset, firstSequence: firstSequence, userInfo: userInfo
-                )
+            var session = SocketIOPersistedSession(
+                sid: id, pid: pid, namespace: namespace.path, rooms: Array(rooms), disconnectedAt: 0,
+                lastOffset: lastOffset, firstSequence: firstSequence, userInfo: userInfo
             )
+            for emit in recentEmits { session.emitBoundaries[emit.offset] = emit.boundary }
+            store.persist(session)
         }
         let leftRooms = namespace.adapter.remove(self)
         let acks = pendingAcks
@@ -375,4 +386,9 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
 }
 
 /// The stored packet a message carries: its log position and its offset.
-typealias RecoveryMark = (sequence: UInt64, offset: String)
+struct RecoveryMark: Sendable {
+    var sequence: UInt64
+    var offset: String
+    /// For a plain emit: the last broadcast offset before it ("" for none); nil for a broadcast.
+    var emitBoundary: String?
+}

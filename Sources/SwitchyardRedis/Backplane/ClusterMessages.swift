@@ -16,14 +16,21 @@ public struct ClusterBroadcast: Sendable, Equatable {
     public var arguments: SocketIOArguments
     public var rooms: [String]
     public var except: [String]
+    /// Connection state recovery: the offset the publishing node stored the event under, in
+    /// `flags.offset` (socket.io ignores flags it does not know; nil from other publishers).
+    public var offset: String?
 
-    public init(uid: String, namespace: String, event: String, arguments: SocketIOArguments, rooms: [String] = [], except: [String] = []) {
+    public init(
+        uid: String, namespace: String, event: String, arguments: SocketIOArguments, rooms: [String] = [], except: [String] = [],
+        offset: String? = nil
+    ) {
         self.uid = uid
         self.namespace = namespace
         self.event = event
         self.arguments = arguments
         self.rooms = rooms
         self.except = except
+        self.offset = offset
     }
 
     /// Socket.IO packet type EVENT; socket.io's encoder picks BINARY_EVENT itself.
@@ -43,7 +50,7 @@ public struct ClusterBroadcast: Sendable, Equatable {
         let options = MessagePackValue.object([
             ("rooms", .array(rooms.map(MessagePackValue.string))),
             ("except", .array(except.map(MessagePackValue.string))),
-            ("flags", .map([])),
+            ("flags", offset.map { .object([("offset", .string($0))]) } ?? .map([])),
         ])
         var buffer = ByteBufferAllocator().buffer(capacity: 64 + arguments.json.readableBytes)
         MessagePackValue.array([.string(uid), packet, options]).write(to: &buffer)
@@ -69,6 +76,7 @@ public struct ClusterBroadcast: Sendable, Equatable {
         let options = parts.count > 2 ? parts[2] : .map([])
         self.rooms = Self.roomList(options["rooms"])
         self.except = Self.roomList(options["except"])
+        self.offset = options["flags"]?["offset"]?.stringValue
     }
 
     /// The event name and arguments of an EVENT packet's `data` (binary inline as `bin`

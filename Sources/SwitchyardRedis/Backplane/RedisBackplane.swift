@@ -176,6 +176,7 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     public func attach(to server: SocketIOServer) {
         state.withLockedValue { $0.server = server }
         server.backplane = self
+        server.recovery?.mirror = self
         guard configuration.role == .node else { return }
         server.onNamespaceChange { [weak self] path, exists in self?.namespaceChanged(path, exists: exists) }
         if configuration.mode == .sharded {
@@ -340,10 +341,11 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     // MARK: - SocketIOBackplane
 
     public func broadcast(_ packet: SocketIOBroadcastPacket, namespace: SocketIONamespace, options: BroadcastOptions) {
-        LocalBackplane.deliverLocally(packet, namespace: namespace, options: options)
+        let offset = LocalBackplane.deliverLocally(packet, namespace: namespace, options: options)
         guard !options.local else { return }
         publishBroadcast(
-            namespace: namespace.path, event: packet.event, arguments: packet.arguments, rooms: options.rooms, except: options.except)
+            namespace: namespace.path, event: packet.event, arguments: packet.arguments, rooms: options.rooms, except: options.except,
+            offset: offset)
     }
 
     public func socketsJoin(_ rooms: [String], namespace: SocketIONamespace, options: BroadcastOptions) {
@@ -375,12 +377,13 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
     public func broadcast(
         namespace path: String, event: String, arguments: SocketIOArguments, rooms: Set<String> = [], except: Set<String> = []
     ) {
+        var offset: String?
         if let namespace = server?.namespace(path) {
-            LocalBackplane.deliverLocally(
+            offset = LocalBackplane.deliverLocally(
                 SocketIOBroadcastPacket(event: event, arguments: arguments), namespace: namespace,
                 options: BroadcastOptions(rooms: rooms, except: except))
         }
-        publishBroadcast(namespace: path, event: event, arguments: arguments, rooms: rooms, except: except)
+        publishBroadcast(namespace: path, event: event, arguments: arguments, rooms: rooms, except: except, offset: offset)
     }
 
     /// Makes the selected sockets of a namespace join rooms, on every node.
@@ -521,13 +524,17 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         }
     }
 
-    private func publishBroadcast(namespace: String, event: String, arguments: SocketIOArguments, rooms: Set<String>, except: Set<String>) {
+    private func publishBroadcast(
+        namespace: String, event: String, arguments: SocketIOArguments, rooms: Set<String>, except: Set<String>, offset: String? = nil
+    ) {
         if configuration.mode == .sharded {
+            // The ClusterAdapter protocol carries no offset: connection state recovery stays
+            // on the node (docs/REDIS.md).
             return publishShardedBroadcast(namespace: namespace, event: event, arguments: arguments, rooms: rooms, except: except)
         }
         let sortedRooms = rooms.sorted()
         let message = ClusterBroadcast(
-            uid: uid, namespace: namespace, event: event, arguments: arguments, rooms: sortedRooms, except: except.sorted())
+            uid: uid, namespace: namespace, event: event, arguments: arguments, rooms: sortedRooms, except: except.sorted(), offset: offset)
         let channel =
             sortedRooms.count == 1
             ? channels.broadcast(namespace: namespace, room: sortedRooms[0])
@@ -659,7 +666,7 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         }
         guard broadcast.uid != uid, let namespace = server?.namespace(broadcast.namespace) else { return }
         LocalBackplane.deliverLocally(
-            SocketIOBroadcastPacket(event: broadcast.event, arguments: broadcast.arguments),
+            SocketIOBroadcastPacket(event: broadcast.event, arguments: broadcast.arguments, offset: broadcast.offset),
             namespace: namespace,
             options: BroadcastOptions(rooms: Set(broadcast.rooms), except: Set(broadcast.except))
         )

@@ -38,6 +38,9 @@ public struct RedisChannels: Sendable, Hashable {
 
     public func nodeKey(uid: String) -> String { "\(key)-switchyard#node#\(uid)" }
 
+    /// A recoverable session (connection state recovery), by its private session id.
+    public func recoverySessionKey(pid: String) -> String { "\(key)-switchyard#recovery#\(pid)" }
+
     // MARK: Patterns (glob-escaped prefix)
 
     var broadcastPattern: String { Self.globEscaped(key) + "#*" }

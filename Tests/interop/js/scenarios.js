@@ -602,6 +602,47 @@
       return result;
     },
 
+    // 9d. recovery on another node of a Redis cluster: A and B on node 1; A drops, misses
+    // events, and comes back through node 2 (params.otherUrl), as a load balancer may send it.
+    async recoveryAcrossNodes(ctx, params) {
+      const a = ctx.open("", { forceNew: true });
+      const b = ctx.open("", { forceNew: true });
+      const aAuth = recorder(a, "auth");
+      const aRoom = recorder(a, "room-message");
+      const aDisconnects = recorder(a, "disconnect");
+      await ctx.ready(a, "socket A");
+      await ctx.ready(b, "socket B");
+      await aAuth.next("A's auth event");
+      const room = unique("room");
+      const result = { join: await ack(a, "A joins the room", "join", room) };
+      if (params.lastBroadcast) {
+        // A's last offset is then a broadcast's, which both nodes hold.
+        b.emit("to-room", room, "before");
+        result.before = encode(await aRoom.next("the room message before the drop"));
+      }
+      const id = a.id;
+      a.io.engine.close();
+      result.disconnect = (await aDisconnects.next("A's disconnect after engine.close()"))[0];
+      b.emit("to-room", room, "missed-1");
+      b.emit("to-room", id, "missed-2");
+      result.sync = await ack(b, "B's round trip", "message-with-ack", "sync");
+
+      a.io.uri = params.otherUrl;
+      a.connect();
+      await ctx.ready(a, "socket A on the other node");
+      result.recovered = a.recovered;
+      result.sameId = a.id === id;
+      result.engineOnOtherNode = a.io.engine.hostname + ":" + a.io.engine.port;
+      b.emit("to-room", room, "live");
+      const messages = [];
+      for (let i = 0; i < 3; i++) messages.push(encode(await aRoom.next("room message #" + (i + 1) + " on the other node")));
+      b.emit("to-room", id, "marker");
+      messages.push(encode(await aRoom.next("the marker on the other node")));
+      result.messages = messages;
+      result.leftover = encode(aRoom.pending());
+      return result;
+    },
+
     // 2b. large payloads, one at a time, while the heartbeat must go on
     async largePayloads(ctx, params) {
       const socket = await ctx.ready(ctx.open(""), "the socket");
