@@ -1127,7 +1127,8 @@ extension RedisBackplane {
             guard let packet = data["packet"], let (event, arguments) = try? ClusterBroadcast.event(of: packet) else { return countMalformed() }
             guard let requestID else {
                 guard let namespace else { return }
-                return LocalBackplane.deliverLocally(SocketIOBroadcastPacket(event: event, arguments: arguments), namespace: namespace, options: options)
+                LocalBackplane.deliverLocally(SocketIOBroadcastPacket(event: event, arguments: arguments), namespace: namespace, options: options)
+                return
             }
             let targets = namespace.map { SocketIOBroadcast(namespace: $0, options: options).localSocketIDs().compactMap($0.socket(id:)) } ?? []
             respond(.broadcastClientCount, ["requestId": .string(requestID), "clientCount": .number(JSONNumber(targets.count))])
