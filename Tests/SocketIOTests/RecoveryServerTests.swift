@@ -221,6 +221,25 @@ struct RecoveryServerTests {
         #expect(handler.lines.suffix(2).first == "authorize recovering=\(recoverable) failure=\(recoverable ? "-" : "unknown session")")
     }
 
+    @Test("Back before the old transport was seen closing: the old connection is closed ('transport close') and the socket recovered")
+    func reconnectsBeforeTheCloseArrives() throws {
+        let alice = try join()
+        try alice.client.send(#"21["join","red"]"#)
+        #expect(try alice.client.received() == [#"31["red"]"#])
+        // No close from the old connection yet: the client already has a new one.
+        let back = try RawSocketIOClient.open(server)
+        try back.send("0" + Self.recoveryAuth(pid: alice.pid, offset: alice.lastOffset))
+        server.run()
+        #expect(try alice.client.frames().last?.isClose == true || !alice.client.connection.isActive)
+        let packets = try back.received()
+        #expect(packets.first == #"0{"sid":"\#(alice.sid)","pid":"\#(alice.pid)"}"#)
+        #expect(handler.lines.contains("disconnected transport close"))
+        #expect(handler.lines.last?.hasPrefix("connected away=0 replayed=0") == true)
+        try back.send(#"22["rooms"]"#)
+        let rooms = try JSONValue(parsing: String(try #require(try back.received().first).dropFirst(2)))[0]?.arrayValue?.compactMap(\.stringValue)
+        #expect(Set(rooms ?? []) == [alice.sid, "red"])
+    }
+
     @Test("A pid is good once: the second attempt is a new connection")
     func singleUse() throws {
         let alice = try join()

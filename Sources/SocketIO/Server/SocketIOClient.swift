@@ -176,12 +176,26 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         let offset = authValue["offset"].map { $0.stringValue ?? "" }
         let loop = eventLoop
         let auth = authValue
-        store.restore(pid: pid, namespace: path, offset: offset) { attempt in
-            if loop.inEventLoop {
-                self.decideConnect(namespace: namespace, auth: auth, attempt: attempt)
-            } else {
-                loop.execute { self.decideConnect(namespace: namespace, auth: auth, attempt: attempt) }
+        let restore: @Sendable () -> Void = {
+            store.restore(pid: pid, namespace: path, offset: offset) { attempt in
+                if loop.inEventLoop {
+                    self.decideConnect(namespace: namespace, auth: auth, attempt: attempt)
+                } else {
+                    loop.execute { self.decideConnect(namespace: namespace, auth: auth, attempt: attempt) }
+                }
             }
+        }
+        // The client is back before this node saw its old transport close (a close frame
+        // still on its way, a ping timeout not yet due): it has a new connection, so the old
+        // one is closed now — `transport close`, which keeps the session — and then restored.
+        // Not when that socket is itself the restore of this pid and offset: a pid and offset
+        // are good for one restore.
+        guard let old = server.liveSocket(pid: pid), old.client !== self, old.namespace === namespace,
+            old.recoveredFromOffset != .some(offset)
+        else { return restore() }
+        old.eventLoop.execute {
+            old.client.connection.close(reason: .transportClose)
+            loop.execute(restore)
         }
     }
 
@@ -243,6 +257,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             socket.firstSequence = server.recovery?.lastSequence ?? 0
             sockets.append(socket)
             namespace.adapter.add(socket)
+            server.socketJoined(socket)
             send([connectReply(socket)])
             namespace.handler.connected(socket)
             if let observer = server.observer, socket.isConnected { observer.socketConnected(socket) }
@@ -275,6 +290,9 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             namespace.adapter.remove(socket)
             return nil
         }
+        // Set before the socket is published by pid (the lock orders it for other loops).
+        socket.recoveredFromOffset = .some(restored.offset)
+        server.socketJoined(socket)
         socket.recovery = SocketIORecovery(disconnectedFor: restored.disconnectedFor, replayed: packets.count)
         socket.firstSequence = through
         socket.lastOffset = restored.offset ?? session.lastOffset

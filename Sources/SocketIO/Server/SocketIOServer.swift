@@ -68,6 +68,25 @@ public final class SocketIOServer: EngineIOApplication, Sendable {
     /// The sessions and packets of connection state recovery; nil when it is off.
     public let recovery: SocketIOSessionStore?
 
+    private struct WeakSocket: @unchecked Sendable { weak var socket: SocketIOSocket? }
+    /// Connected sockets by pid (recovery on), to find one whose client reconnected before
+    /// its old transport was seen closing.
+    private let livePids = NIOLockedValueBox<[String: WeakSocket]>([:])
+
+    func socketJoined(_ socket: SocketIOSocket) {
+        guard let pid = socket.pid else { return }
+        livePids.withLockedValue { $0[pid] = WeakSocket(socket: socket) }
+    }
+
+    func socketLeft(_ socket: SocketIOSocket) {
+        guard let pid = socket.pid else { return }
+        livePids.withLockedValue { if $0[pid]?.socket === socket || $0[pid]?.socket == nil { $0[pid] = nil } }
+    }
+
+    func liveSocket(pid: String) -> SocketIOSocket? {
+        livePids.withLockedValue { $0[pid]?.socket }
+    }
+
     /// `recovery` defaults to an empty in-memory store when the configuration turns recovery
     /// on; pass one to carry on from persisted state (or to inject a clock).
     public init(

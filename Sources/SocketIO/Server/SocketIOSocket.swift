@@ -28,6 +28,8 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     public internal(set) var recovery: SocketIORecovery?
     /// Whether the socket came back through connection state recovery.
     public var recovered: Bool { recovery != nil }
+    /// The offset the client presented when this socket was restored (`.some(nil)`: none).
+    var recoveredFromOffset: String??
     /// Set when the client asked for recovery and got a new socket instead, and why.
     public internal(set) var recoveryFailure: SocketIORecoveryFailure?
 
@@ -361,6 +363,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         guard connected else { return }
         connected = false
         client.socketDidLeave(self)
+        namespace.server.socketLeft(self)
         if let store = namespace.server.recovery, let pid, reason.isRecoverable {
             // socket.io's Socket._onclose → adapter.persistSession, with the rooms before they are left.
             var session = SocketIOPersistedSession(
