@@ -304,7 +304,8 @@ public struct JSONReader {
         case UInt8(ascii: "{"):
             try enterContainer()
             index += 1
-            var object = JSONObject()
+            // Linear in the members even when a client sends thousands.
+            var object = JSONObjectBuilder()
             if !consume(UInt8(ascii: "}")) {
                 repeat {
                     guard try peek() == UInt8(ascii: "\"") else {
@@ -312,12 +313,12 @@ public struct JSONReader {
                     }
                     let key = try readString()
                     try expect(UInt8(ascii: ":"))
-                    object[key] = try readValue()
+                    object.set(key, try readValue())
                 } while consume(UInt8(ascii: ","))
                 try expect(UInt8(ascii: "}"))
             }
             depth -= 1
-            return .object(object)
+            return .object(object.object)
         case UInt8(ascii: "["):
             try enterContainer()
             index += 1

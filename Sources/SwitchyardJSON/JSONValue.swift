@@ -65,6 +65,61 @@ public struct JSONNumber: Hashable, Sendable, CustomStringConvertible, Expressib
     }
 }
 
+/// Builds a ``JSONObject`` from members in document order in linear time: a repeated key's
+/// later value replaces the earlier one in its place (as `JSON.parse` and a JavaScript object
+/// do), and a nil value leaves the key out.
+///
+/// Setting members one by one through the object's subscript scans its keys each time, so a
+/// document with many thousands of members — which a client may send — would cost seconds;
+/// past a few members the builder keeps a table of where each key is.
+///
+/// ```swift
+/// var builder = JSONObjectBuilder()
+/// builder.set("a", 1)
+/// builder.set("b", 2)
+/// builder.set("a", 3)
+/// builder.object      // {"a":3,"b":2}
+/// ```
+public struct JSONObjectBuilder {
+    private var keys: [String] = []
+    private var values: [JSONValue?] = []
+    private var omitted = 0
+    /// Index of each key, once there are more than `linearLimit` of them.
+    private var positions: [String: Int]?
+    private static let linearLimit = 16
+
+    public init() {}
+
+    public mutating func set(_ key: String, _ value: JSONValue?) {
+        if let index = positions.map({ $0[key] }) ?? keys.firstIndex(of: key) {
+            omitted += (value == nil ? 1 : 0) - (values[index] == nil ? 1 : 0)
+            values[index] = value
+            return
+        }
+        positions?[key] = keys.count
+        keys.append(key)
+        values.append(value)
+        if value == nil { omitted += 1 }
+        if positions == nil, keys.count > Self.linearLimit {
+            var table: [String: Int] = [:]
+            table.reserveCapacity(keys.count * 2)
+            for (index, key) in keys.enumerated() { table[key] = index }
+            positions = table
+        }
+    }
+
+    /// The members set so far, in the order their keys first came.
+    public var object: JSONObject {
+        guard omitted > 0 else { return JSONObject(uniqueKeys: keys, values: values.map { $0! }) }
+        var kept = JSONObject()
+        for (key, value) in zip(keys, values) {
+            guard let value else { continue }
+            kept.appendUnique(key, value)
+        }
+        return kept
+    }
+}
+
 /// A JSON object whose members keep their document order.
 ///
 /// Lookups scan linearly: the objects that cross a realtime server are small, and a scan
@@ -92,6 +147,17 @@ public struct JSONObject: Hashable, Sendable, Sequence, ExpressibleByDictionaryL
 
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
+
+    /// Members whose keys are known to be distinct (``JSONObjectBuilder``).
+    init(uniqueKeys keys: [String], values: [JSONValue]) {
+        self.keys = keys
+        self.values = values
+    }
+
+    mutating func appendUnique(_ key: String, _ value: JSONValue) {
+        keys.append(key)
+        values.append(value)
+    }
 
     public subscript(key: String) -> JSONValue? {
         get {

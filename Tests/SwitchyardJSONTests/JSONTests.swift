@@ -22,6 +22,18 @@ struct JSONTests {
         #expect(JSONNumber(value).literal == literal)
     }
 
+    @Test("In an object of any size a repeated key's last value wins in the first one's place", arguments: [3, 16, 17, 2_000])
+    func repeatedKeys(members: Int) throws {
+        // k0 … k(n-1), then k1 again and k0 again: the values 1 and 0 move, the order does not.
+        let text = "{" + (0..<members).map { #""k\#($0)":\#($0)"# }.joined(separator: ",") + #","k1":"one","k0":"zero"}"#
+        guard case .object(let object) = try JSONValue(parsing: text) else { Issue.record("not an object"); return }
+        #expect(object.count == members)
+        #expect(object.keys == (0..<members).map { "k\($0)" })
+        #expect(object["k0"] == "zero")
+        #expect(object["k1"] == "one")
+        #expect(object["k2"] == (members > 2 ? 2 : nil))
+    }
+
     @Test("Invalid documents are refused", arguments: [
         "", " ", "nul", "tru", "[", "]", "{", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}", "{\"a\":1,}", "01", "1.",
         ".5", "-", "1e", "+1", "0x10", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"",
