@@ -46,7 +46,7 @@ extension JSONValue {
     /// The JSON form of a MessagePack value, as `JSON.stringify` would write what the
     /// JavaScript decoder (`notepack.io`) makes of it. `bin` values become placeholders
     /// numbered in the order they are met and are appended to `attachments`; map keys that
-    /// are not strings are written as their JSON text; timestamps (a JavaScript `Date`)
+    /// are not strings become what JavaScript's `String()` makes of them; timestamps (a JavaScript `Date`)
     /// become their ISO 8601 text (`Date.prototype.toJSON`); map members whose value is
     /// notepack 2.x's `undefined` are left out; other extension values and non-finite
     /// floats become `null`.
@@ -70,28 +70,50 @@ extension JSONValue {
             for element in elements { converted.append(JSONValue(messagePack: element, attachments: &attachments)) }
             self = .array(converted)
         case .map(let pairs):
-            let keys = pairs.map { pair -> String in
-                if case .string(let string) = pair.key { return string }
-                var ignored: [ByteBuffer] = []
-                return JSONValue(messagePack: pair.key, attachments: &ignored).serialized()
-            }
+            let keys = pairs.map { Self.propertyKey($0.key) }
             // As in the JavaScript object notepack.io builds: a repeated key's last value
             // wins, in the first one's place. The values it replaces are never converted, so
             // their binaries do not become attachments no placeholder refers to (found by
             // fuzzing: Tests/Fixtures/Fuzz/messagepack).
             let isReplaced = Self.replacedMembers(keys)
-            var object = JSONObject()
+            var object = JSONObjectBuilder()
             for (index, pair) in pairs.enumerated() {
-                let key = keys[index]
-                if isReplaced(index) {
-                    if object[key] == nil { object[key] = .null }  // holds the place
-                } else if pair.value.isUndefined {
-                    object[key] = nil
+                if isReplaced(index) || pair.value.isUndefined {
+                    object.set(keys[index], nil)  // holds the first one's place
                 } else {
-                    object[key] = JSONValue(messagePack: pair.value, attachments: &attachments)
+                    object.set(keys[index], JSONValue(messagePack: pair.value, attachments: &attachments))
                 }
             }
-            self = .object(object)
+            self = .object(object.object)
+        }
+    }
+
+    /// The property name JavaScript makes of a map key (`String(key)`): numbers and literals
+    /// as text, a Buffer as its UTF-8, an array as its elements joined with commas, an object
+    /// as `[object Object]`.
+    ///
+    /// Not the key's JSON text: a key nested in a key was escaped again at every level, so 96
+    /// bytes of maps keyed by maps made 537 MB of text (found by fuzzing:
+    /// Tests/Fixtures/Fuzz/messagepack/nested-map-keys-exponential.msgpack).
+    static func propertyKey(_ key: MessagePackValue) -> String {
+        switch key {
+        case .string(let string): return string
+        case .int(let value): return String(value)
+        case .uint(let value): return String(value)
+        case .float(let value):
+            return value.isFinite ? JSONNumber(Double(value)).literal : value.isNaN ? "NaN" : value > 0 ? "Infinity" : "-Infinity"
+        case .double(let value):
+            return value.isFinite ? JSONNumber(value).literal : value.isNaN ? "NaN" : value > 0 ? "Infinity" : "-Infinity"
+        case .bool(let value): return value ? "true" : "false"
+        case .null: return "null"
+        case .binary(let bytes): return String(decoding: bytes.readableBytesView, as: UTF8.self)
+        case .array(let elements):
+            // Array.prototype.join: null and undefined elements are empty.
+            return elements.map { $0 == .null || $0.isUndefined ? "" : propertyKey($0) }.joined(separator: ",")
+        case .map: return "[object Object]"
+        case .extended:
+            if key.isUndefined { return "undefined" }
+            return key.timestamp?.iso8601 ?? "[object Object]"
         }
     }
 

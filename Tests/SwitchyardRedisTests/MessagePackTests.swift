@@ -181,6 +181,42 @@ struct MessagePackFuzzRegressionTests {
         #expect(JSONValue(messagePack: MessagePackValue(json: json)) == json)
     }
 
+    @Test("A large map with repeated keys converts as a small one does")
+    func duplicateKeysLargeMap() {
+        let undefined = MessagePackValue.extended(type: 0, data: ByteBuffer(bytes: [0]))
+        var pairs = (0..<40).map { MessagePackPair(key: .string("k\($0)"), value: .int(Int64($0))) }
+        pairs.append(MessagePackPair(key: .string("k0"), value: .binary(ByteBuffer(bytes: [7]))))
+        pairs.append(MessagePackPair(key: .string("k1"), value: undefined))
+        var attachments: [ByteBuffer] = []
+        guard case .object(let object) = JSONValue(messagePack: .map(pairs), attachments: &attachments) else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(object.keys == ["k0"] + (2..<40).map { "k\($0)" })
+        #expect(object["k0"] == ["_placeholder": true, "num": 0])
+        #expect(attachments == [ByteBuffer(bytes: [7])])
+    }
+
+    @Test("Map keys nested in map keys convert in linear size, not doubling with every level")
+    func nestedMapKeys() throws {
+        // 96 bytes: maps whose keys are maps whose keys are maps …; written as JSON text, each
+        // level escaped the one inside it again, and libFuzzer timed out.
+        let value = try MessagePackValue(decoding: Self.fixture("nested-map-keys-exponential.msgpack"))
+        #expect(JSONValue(messagePack: value).serialized().utf8.count < 1_000)
+    }
+
+    @Test(
+        "A key that is not a string becomes what JavaScript's String() makes of it",
+        arguments: [
+            (MessagePackValue.int(-1), "-1"), (.uint(UInt64.max), "18446744073709551615"), (.double(1.5), "1.5"),
+            (.bool(true), "true"), (.null, "null"), (.extended(type: 0, data: ByteBuffer(bytes: [0])), "undefined"),
+            (.binary(ByteBuffer(string: "hi")), "hi"), (.array([.int(1), .string("a"), .null, .array([.int(2), .int(3)])]), "1,a,,2,3"),
+            (.map([MessagePackPair(key: .string("a"), value: .int(1))]), "[object Object]"),
+        ])
+    func nonStringKeys(key: MessagePackValue, text: String) {
+        #expect(JSONValue(messagePack: .map([MessagePackPair(key: key, value: .int(0))])) == .object(JSONObject([(text, JSONValue.number(0))])))
+    }
+
     @Test("A later duplicate key wins at the first one's place, as in a JavaScript object")
     func duplicateKeysLastWins() throws {
         let first = ByteBuffer(bytes: [1])
