@@ -70,7 +70,8 @@ func encode(_ packet: Decoded) -> ByteBuffer {
         message = SocketIOMessagePackEncoder.disconnect(namespace: packet.namespace)
     case .connect, .connectError:
         var members: [(String, MessagePackValue)] = [("type", .int(Int64(packet.type.rawValue))), ("nsp", .string(packet.namespace))]
-        if let payload = packet.payload { members.append(("data", MessagePackValue(json: payload))) }
+        // Binary in a CONNECT's auth travels inline too.
+        if let payload = packet.payload { members.append(("data", MessagePackValue(json: payload, attachments: packet.attachments))) }
         if let id = packet.ackID { members.append(("id", .uint(id))) }
         message = .binary(MessagePackValue.object(members).encoded())
     }
