@@ -72,16 +72,19 @@ extension JSONValue {
         case .map(let pairs):
             let keys = pairs.map { Self.propertyKey($0.key) }
             // As in the JavaScript object notepack.io builds: a repeated key's last value
-            // wins, in the first one's place. The values it replaces are never converted, so
-            // their binaries do not become attachments no placeholder refers to (found by
-            // fuzzing: Tests/Fixtures/Fuzz/messagepack).
-            let isReplaced = Self.replacedMembers(keys)
+            // wins, in the first one's place, and the values it replaces are never converted
+            // (their binaries would be attachments no placeholder refers to). Members are
+            // converted in the object's order, so binaries are numbered as socket.io numbers
+            // them when it walks the object, and a round trip keeps the numbers (both found
+            // by fuzzing: Tests/Fixtures/Fuzz/messagepack).
             var object = JSONObjectBuilder()
-            for (index, pair) in pairs.enumerated() {
-                if isReplaced(index) || pair.value.isUndefined {
-                    object.set(keys[index], nil)  // holds the first one's place
+            for (index, winner) in Self.finalMembers(keys).enumerated() {
+                guard let winner else { continue }
+                let value = pairs[winner].value
+                if value.isUndefined {
+                    object.set(keys[index], Optional<JSONValue>.none)  // left out, as JSON.stringify does
                 } else {
-                    object.set(keys[index], JSONValue(messagePack: pair.value, attachments: &attachments))
+                    object.set(keys[index], JSONValue(messagePack: value, attachments: &attachments))
                 }
             }
             self = .object(object.object)
@@ -117,17 +120,29 @@ extension JSONValue {
         }
     }
 
-    /// Whether the member at an index is replaced by a later one with the same key.
-    private static func replacedMembers(_ keys: [String]) -> (Int) -> Bool {
+    /// For the first member with each key, the index of the member whose value that key ends
+    /// up with (its last); nil for the members that repeat a key.
+    private static func finalMembers(_ keys: [String]) -> [Int?] {
+        var result = [Int?](repeating: nil, count: keys.count)
         // A few keys are compared directly; many get a table (a hostile map can hold
         // hundreds of thousands of members).
-        guard keys.count > 16 else {
-            return { index in keys[(index + 1)...].contains(keys[index]) }
+        if keys.count <= 16 {
+            for index in keys.indices where !keys[..<index].contains(keys[index]) {
+                result[index] = keys.lastIndex(of: keys[index])
+            }
+            return result
         }
-        var last: [String: Int] = [:]
-        last.reserveCapacity(keys.count)
-        for (index, key) in keys.enumerated() { last[key] = index }
-        return { index in last[keys[index]] != index }
+        var first: [String: Int] = [:]
+        first.reserveCapacity(keys.count)
+        for (index, key) in keys.enumerated() {
+            if let firstIndex = first[key] {
+                result[firstIndex] = index
+            } else {
+                first[key] = index
+                result[index] = index
+            }
+        }
+        return result
     }
 
     /// The JSON form of a MessagePack value that carries no binary.

@@ -217,6 +217,28 @@ struct MessagePackFuzzRegressionTests {
         #expect(JSONValue(messagePack: .map([MessagePackPair(key: key, value: .int(0))])) == .object(JSONObject([(text, JSONValue.number(0))])))
     }
 
+    @Test("Binaries are numbered in the order of the object's members, so a round trip keeps the numbers")
+    func placeholderOrderAfterRepeatedKey() throws {
+        let value = try MessagePackValue(decoding: Self.fixture("placeholder-order-after-repeated-key.msgpack"))
+        var attachments: [ByteBuffer] = []
+        let json = JSONValue(messagePack: value, attachments: &attachments)
+        var again: [ByteBuffer] = []
+        #expect(JSONValue(messagePack: MessagePackValue(json: json, attachments: attachments), attachments: &again) == json)
+        #expect(again == attachments)
+
+        // {b: bin 1, a: bin 2, b: bin 3} is the object {b: bin 3, a: bin 2}, numbered in that order.
+        let map = MessagePackValue.map([
+            MessagePackPair(key: .string("b"), value: .binary(ByteBuffer(bytes: [1]))),
+            MessagePackPair(key: .string("a"), value: .binary(ByteBuffer(bytes: [2]))),
+            MessagePackPair(key: .string("b"), value: .binary(ByteBuffer(bytes: [3]))),
+        ])
+        var numbered: [ByteBuffer] = []
+        #expect(
+            JSONValue(messagePack: map, attachments: &numbered).serialized()
+                == #"{"b":{"_placeholder":true,"num":0},"a":{"_placeholder":true,"num":1}}"#)
+        #expect(numbered == [ByteBuffer(bytes: [3]), ByteBuffer(bytes: [2])])
+    }
+
     @Test("A later duplicate key wins at the first one's place, as in a JavaScript object")
     func duplicateKeysLastWins() throws {
         let first = ByteBuffer(bytes: [1])

@@ -66,9 +66,10 @@ func encode(_ packet: Decoded) -> ByteBuffer {
             message = .binary(
                 MessagePackValue.object([("type", .int(3)), ("data", .array(data)), ("nsp", .string(packet.namespace))]).encoded())
         }
-    case .disconnect:
+    case .disconnect where packet.ackID == nil:
         message = SocketIOMessagePackEncoder.disconnect(namespace: packet.namespace)
-    case .connect, .connectError:
+    case .connect, .connectError, .disconnect:
+        // Packets the server never sends (or never with an id, which a client may put on any).
         var members: [(String, MessagePackValue)] = [("type", .int(Int64(packet.type.rawValue))), ("nsp", .string(packet.namespace))]
         // Binary in a CONNECT's auth travels inline too.
         if let payload = packet.payload { members.append(("data", MessagePackValue(json: payload, attachments: packet.attachments))) }
