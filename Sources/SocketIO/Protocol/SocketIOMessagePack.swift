@@ -15,6 +15,41 @@ public enum SocketIOParser: String, Sendable, Hashable, CaseIterable {
     case msgpack
 }
 
+/// The control packets in each parser's encoding: the one place the choice is made.
+extension SocketIOParser {
+    /// CONNECT accepted, with the pid when connection state recovery is on.
+    func connect(namespace: String, socketID: String, pid: String?) -> OutboundMessage {
+        switch self {
+        case .default: return SocketIOPacketEncoder.connect(namespace: namespace, socketID: socketID, pid: pid)
+        case .msgpack: return SocketIOMessagePackEncoder.connect(namespace: namespace, socketID: socketID, pid: pid)
+        }
+    }
+
+    /// CONNECT refused by the namespace's middleware.
+    func connectError(namespace: String, message: String, data: JSONValue?) -> OutboundMessage {
+        switch self {
+        case .default: return SocketIOPacketEncoder.connectError(namespace: namespace, message: message, data: data)
+        case .msgpack: return SocketIOMessagePackEncoder.connectError(namespace: namespace, message: message, data: data)
+        }
+    }
+
+    /// CONNECT to a namespace that does not exist (socket.io's own key order in msgpack).
+    func invalidNamespace(_ namespace: String) -> OutboundMessage {
+        switch self {
+        case .default: return SocketIOPacketEncoder.connectError(namespace: namespace, message: "Invalid namespace", data: nil)
+        case .msgpack: return SocketIOMessagePackEncoder.invalidNamespace(namespace)
+        }
+    }
+
+    /// DISCONNECT from the server.
+    func disconnect(namespace: String) -> OutboundMessage {
+        switch self {
+        case .default: return SocketIOPacketEncoder.disconnect(namespace: namespace)
+        case .msgpack: return SocketIOMessagePackEncoder.disconnect(namespace: namespace)
+        }
+    }
+}
+
 // MARK: - Decoding
 
 extension SocketIOPacket {

@@ -151,11 +151,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     private func connect(namespace path: String, auth: ByteBuffer?) {
         guard let namespace = server.reserveNamespace(forConnect: path) else {
-            send([
-                parser == .msgpack
-                    ? SocketIOMessagePackEncoder.invalidNamespace(path)
-                    : SocketIOPacketEncoder.connectError(namespace: path, message: "Invalid namespace", data: nil)
-            ])
+            send([(parser ?? .default).invalidNamespace(path)])
             return
         }
         var authValue: JSONValue = .object(JSONObject())
@@ -238,11 +234,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         guard !closed else { return }
         switch decision {
         case .refuse(let message, let data):
-            send([
-                parser == .msgpack
-                    ? SocketIOMessagePackEncoder.connectError(namespace: namespace.path, message: message, data: data)
-                    : SocketIOPacketEncoder.connectError(namespace: namespace.path, message: message, data: data)
-            ])
+            send([(parser ?? .default).connectError(namespace: namespace.path, message: message, data: data)])
         case .accepted(let userInfo):
             if let restored, let socket = recover(restored, request: request, userInfo: userInfo) {
                 namespace.handler.connected(socket)
@@ -266,9 +258,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     /// The CONNECT reply in the socket's parser, with its pid when recovery is on.
     private func connectReply(_ socket: SocketIOSocket) -> OutboundMessage {
-        socket.parser == .msgpack
-            ? SocketIOMessagePackEncoder.connect(namespace: socket.namespace.path, socketID: socket.id, pid: socket.pid)
-            : SocketIOPacketEncoder.connect(namespace: socket.namespace.path, socketID: socket.id, pid: socket.pid)
+        socket.parser.connect(namespace: socket.namespace.path, socketID: socket.id, pid: socket.pid)
     }
 
     /// Brings a restored session back: the old id and pid, its rooms, the missed packets,

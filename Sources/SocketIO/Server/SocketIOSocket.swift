@@ -318,11 +318,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
                 return
             }
             guard self.connected else { return }
-            self.client.send([
-                self.parser == .msgpack
-                    ? SocketIOMessagePackEncoder.disconnect(namespace: self.namespace.path)
-                    : SocketIOPacketEncoder.disconnect(namespace: self.namespace.path)
-            ])
+            self.client.send([self.parser.disconnect(namespace: self.namespace.path)])
             self.onClose(reason: .serverNamespaceDisconnect)
         }
     }
