@@ -133,6 +133,11 @@ public struct AuditFormatter: Sendable {
     // MARK: - JSON lines
 
     public static func jsonLine(_ entry: AuditEntry) -> String {
+        json(entry).serialized()
+    }
+
+    /// One audit row as a JSON object (what ``jsonLine(_:)`` writes).
+    public static func json(_ entry: AuditEntry) -> JSONValue {
         var object = JSONObject()
         object["id"] = .number(JSONNumber(entry.id))
         for (column, value) in zip(AuditTable.columns, fields(entry.record)) {
@@ -143,7 +148,7 @@ public struct AuditFormatter: Sendable {
             case .json(let json): object[column] = json
             }
         }
-        return JSONValue.object(object).serialized()
+        return .object(object)
     }
 
     // MARK: - CSV

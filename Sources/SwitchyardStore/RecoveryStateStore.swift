@@ -48,7 +48,6 @@ public struct RecoveryStateStore: Sendable {
 
     static func save(_ db: Database, _ snapshot: SocketIORecoveryState.Snapshot, _ time: Int64) throws {
         try clear(db)
-        let offsets = SocketIORecoveryState(configuration: SocketIORecoveryConfiguration(), epoch: snapshot.epoch)
         try db.execute(
             sql: "INSERT INTO recovery_log (id, epoch, last_sequence, trimmed_through, saved_at) VALUES (1, ?, ?, ?, ?)",
             arguments: [snapshot.epoch, Int64(snapshot.lastSequence), Int64(snapshot.trimmedThrough), time]
@@ -76,7 +75,7 @@ public struct RecoveryStateStore: Sendable {
                 Int64(packet.sequence), packet.namespace, packet.event, packet.arguments.jsonArrayText,
                 packet.arguments.attachments.isEmpty ? nil : packAttachments(packet.arguments.attachments),
                 jsonArray(packet.rooms.sorted()), jsonArray(packet.except.sorted()), packet.emittedAt,
-                packet.offset == offsets.offset(for: packet.sequence) ? nil : packet.offset, packet.broadcast,
+                packet.offset == SocketIORecoveryState.offset(epoch: snapshot.epoch, sequence: packet.sequence) ? nil : packet.offset, packet.broadcast,
             ])
         }
     }
@@ -86,7 +85,6 @@ public struct RecoveryStateStore: Sendable {
             return nil
         }
         let epoch: String = log["epoch"]
-        let offsets = SocketIORecoveryState(configuration: SocketIORecoveryConfiguration(), epoch: epoch)
         var sessions: [SocketIOPersistedSession] = []
         for row in try Row.fetchAll(db, sql: "SELECT * FROM recovery_sessions") {
             sessions.append(
@@ -109,7 +107,7 @@ public struct RecoveryStateStore: Sendable {
             }
             if let blob: Data = row["attachments"] { arguments.attachments = try unpackAttachments(blob) }
             var packet = SocketIORecoveryPacket(
-                sequence: sequence, offset: (row["offset"] as String?) ?? offsets.offset(for: sequence), namespace: row["namespace"],
+                sequence: sequence, offset: (row["offset"] as String?) ?? SocketIORecoveryState.offset(epoch: epoch, sequence: sequence), namespace: row["namespace"],
                 event: row["event"], arguments: arguments, rooms: Set(try strings(row["rooms"])),
                 except: Set(try strings(row["except_rooms"])), emittedAt: row["emitted_at"]
             )

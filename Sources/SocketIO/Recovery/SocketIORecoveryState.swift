@@ -45,6 +45,11 @@ public struct SocketIORecoveryState: Sendable {
 
     /// The offset of a sequence number: `<epoch>-<base36 sequence>`.
     public func offset(for sequence: UInt64) -> String {
+        Self.offset(epoch: epoch, sequence: sequence)
+    }
+
+    /// The offset of `sequence` in the log of `epoch`.
+    public static func offset(epoch: String, sequence: UInt64) -> String {
         epoch + "-" + String(sequence, radix: 36)
     }
 

@@ -122,9 +122,7 @@ public final class SocketIOSessionStore: Sendable {
     public var packetCount: Int { state.withLockedValue { $0.packetCount } }
 
     @Sendable public static func wallClock() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+        SocketIOSocket.wallClockMilliseconds()
     }
 
     static func randomEpoch() -> String {

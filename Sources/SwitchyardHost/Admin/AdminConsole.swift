@@ -127,7 +127,7 @@ final class AdminConsole: Sendable {
     }
 
     func tick() async {
-        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let now = AdminUI.nowMilliseconds()
         let sockets = SocketSnapshot.sockets(of: socketIO)
         // Connections are described only while a console is watching; counting is all the
         // history needs.

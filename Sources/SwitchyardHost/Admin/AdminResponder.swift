@@ -108,9 +108,7 @@ struct AdminResponder: HTTPFallbackResponder {
                         response.headers.add(name: "Content-Disposition", value: "attachment; filename=\"switchyard-audit.csv\"")
                         return response
                     }
-                    let rows = entries.map { entry in
-                        (try? JSONValue(parsing: Array(AuditFormatter.jsonLine(entry).utf8))) ?? .null
-                    }
+                    let rows = entries.map(AuditFormatter.json)
                     return Self.json(.ok, ["rows": .array(rows), "next": next.map { .number(JSONNumber($0)) } ?? .null])
                 } catch let failure as OperatorActions.Failure {
                     return Self.json(.badRequest, ["error": .string(failure.description)])

@@ -204,7 +204,7 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
 
     // MARK: - Sockets
 
-    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func nowMilliseconds() -> Int64 { SocketIOSessionStore.wallClock() }
 
     /// `new Date()` as socket.io's JSON carries it (`Date.prototype.toJSON`): ISO 8601 in
     /// UTC with milliseconds, `2026-12-02T13:03:41.123Z`.
@@ -245,16 +245,8 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
             minute = Int(secondOfDay % 3600 / 60)
             second = Int(secondOfDay % 60)
             weekday = Int((days + 4) % 7)  // 1970-01-01 was a Thursday
-            // Howard Hinnant's civil_from_days.
-            let z = days + 719_468
-            let era = z / 146_097
-            let dayOfEra = z - era * 146_097
-            let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-            let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-            let monthPrime = (5 * dayOfYear + 2) / 153
-            day = Int(dayOfYear - (153 * monthPrime + 2) / 5 + 1)
-            month = Int(monthPrime < 10 ? monthPrime + 3 : monthPrime - 9)
-            year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+            let date = CivilCalendar.civil(fromDays: days)
+            (year, month, day) = (Int(date.year), Int(date.month), Int(date.day))
         }
     }
 

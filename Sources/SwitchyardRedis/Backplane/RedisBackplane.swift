@@ -853,8 +853,7 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
         for (name, value) in handshake.headers { headers[name.lowercased()] = .string(value) }
         var query = JSONObject()
         for (name, value) in handshake.query.sorted(by: { $0.key < $1.key }) { query[name] = .string(value) }
-        let age = Double((NIODeadline.now() - socket.connectedAt).nanoseconds) / 1e9
-        let issued = Date().addingTimeInterval(-age)
+        let issued = Date(timeIntervalSince1970: Double(socket.issued) / 1000)
         return .object([
             "headers": .object(headers),
             "time": .string(javaScriptDateString(issued)),
