@@ -13,6 +13,13 @@
  *   connect    open N connections (bounded handshake concurrency), hold them idle,
  *              sample the server's RSS: connections/s, handshake latency, bytes/conn.
  *   polling    the echo scenario over HTTP long-polling (alias: echo --transport polling).
+ *   recover    connection state recovery (issue 12): N receivers + 1 sender connect to a server
+ *              with connectionStateRecovery on; one broadcast gives every receiver an offset;
+ *              the receivers drop their TCP connections, the sender broadcasts M more events
+ *              (missed), then (with --wait-restart) the generator prints "loadgen: restart now"
+ *              and waits for a line on stdin while the server restarts; then every receiver
+ *              reconnects with 40{"pid","offset"}: time from the first reconnect to the last
+ *              CONNECT reply, recovered (old sid back) or not, missed events replayed in order.
  * --proto plain: plain WebSocket echo of the same bytes (the ceiling), no EIO/SIO framing.
  * --proto msgpack: the echo over socket.io-msgpack-parser packets (binary frames holding
  *              {type, data, id, nsp} MessagePack maps) instead of the default text parser.
@@ -38,10 +45,10 @@
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
 
-enum { SC_ECHO, SC_BROADCAST, SC_CONNECT };
+enum { SC_ECHO, SC_BROADCAST, SC_CONNECT, SC_RECOVER };
 enum { PR_SIO, PR_PLAIN, PR_MSGPACK };
 enum { TR_WS, TR_POLL };
-enum { P_CONNECT, P_WARMUP, P_MEASURE, P_DRAIN, P_SETTLE, P_HOLD, P_DONE };
+enum { P_CONNECT, P_WARMUP, P_MEASURE, P_DRAIN, P_SETTLE, P_HOLD, P_PRIME, P_DROP, P_RECONNECT, P_DONE };
 enum { S_NEW, S_UPGRADE, S_EIO_OPEN, S_SIO_CONNECT, S_READY, S_DEAD };
 enum { ROLE_NORMAL, ROLE_SENDER };
 
@@ -53,13 +60,14 @@ static struct {
     int conns, size, rate, concurrency, src_ips;
     double warmup, duration, hold, settle, drain, connect_timeout;
     int server_pid;
+    int missed, wait_restart, reconnect_port; /* recover */
     const char *label;
 } cfg = {
     .scenario = SC_ECHO, .proto = PR_SIO, .transport = TR_WS,
     .host = "127.0.0.1", .port = 3000,
     .conns = -1, .size = 64, .rate = 100, .concurrency = 200, .src_ips = 0,
     .warmup = 2, .duration = 10, .hold = 5, .settle = 2, .drain = 3, .connect_timeout = 120,
-    .server_pid = 0, .label = "",
+    .server_pid = 0, .missed = 10, .wait_restart = 0, .label = "",
 };
 
 struct sess;
@@ -85,6 +93,11 @@ typedef struct sess {
     uint32_t next_id, await_id;
     int outstanding;
     buf_t postq;
+    /* recover: the Socket.IO socket id and private session id of the first CONNECT reply, the
+     * offset (last argument) of the last event seen before the drop, and what came back */
+    char sio_sid[32], pid[32], offset[48];
+    int64_t last_i;
+    uint32_t replayed;
 } sess_t;
 
 /* ---- global state ---- */
@@ -117,6 +130,14 @@ static uint64_t bc_delivered, bc_delivered_outside, bc_dups, bc_complete;
 
 /* connect */
 static long rss_before_kb, rss_after_kb, rss_end_kb;
+
+/* recover */
+static int open_limit; /* sessions [opened, open_limit) are still to be opened */
+static uint32_t rc_sent;
+static int rc_primed;
+static uint64_t rc_prime_start, rc_drop_at, rc_restart_wait_ns, rc_reconnect_start, rc_last_reply;
+static uint64_t rc_recovered, rc_not_recovered, rc_replay_exact, rc_replayed, rc_order_errors, rc_missing_pid;
+static hist_t h_rec;
 
 static void sess_fail(sess_t *s, uint64_t *counter);
 static void on_ready(sess_t *s);
@@ -282,6 +303,69 @@ static uint64_t parse_num_after(const char *p, size_t n, const char *key) {
     return (uint64_t)(v + 0.5);
 }
 
+/* Copies the JSON string value of "key": into out (no escapes expected: ids and offsets). */
+static int json_str_after(const char *p, size_t n, const char *key, char *out, size_t cap) {
+    const char *k = memmem(p, n, key, strlen(key));
+    if (!k) return 0;
+    k += strlen(key);
+    if (k >= p + n || *k != '"') return 0;
+    k++;
+    size_t l = 0;
+    while (k + l < p + n && k[l] != '"' && l < cap - 1) l++;
+    if (k + l >= p + n || k[l] != '"') return 0;
+    memcpy(out, k, l);
+    out[l] = 0;
+    return 1;
+}
+
+static void rc_send(void);
+
+/* recover: 42["broadcast",{"t":…,"i":k},"<offset>"] — the offset is the last argument. */
+static void rc_event(sess_t *s, const char *p, size_t n) {
+    if (s->role == ROLE_SENDER) return;
+    uint64_t i = parse_num_after(p, n, "\"i\":");
+    const char *end = p + n;
+    while (end > p && end[-1] != ']') end--;
+    const char *q = end - 1; /* the ']' */
+    if (i == UINT64_MAX || q <= p || q[-1] != '"') { proto_errors++; return; }
+    const char *e = q - 1, *b = e;
+    while (b > p && b[-1] != '"') b--;
+    size_t l = (size_t)(e - b);
+    if (l >= sizeof s->offset) { proto_errors++; return; }
+    if (phase == P_PRIME) {
+        if (s->last_i < 0) rc_primed++;
+        memcpy(s->offset, b, l);
+        s->offset[l] = 0;
+        s->last_i = (int64_t)i;
+    } else if (phase == P_RECONNECT && s->state == S_SIO_CONNECT) {
+        /* replayed before the CONNECT reply, each once and in order */
+        if ((int64_t)i != s->last_i + 1) rc_order_errors++;
+        s->last_i = (int64_t)i;
+        s->replayed++;
+        rc_replayed++;
+    }
+}
+
+static void rc_connected(sess_t *s, const char *p, size_t n) {
+    char sid[sizeof s->sio_sid];
+    if (!json_str_after(p, n, "\"sid\":", sid, sizeof sid)) { proto_errors++; return; }
+    if (phase != P_RECONNECT) {
+        memcpy(s->sio_sid, sid, sizeof sid);
+        if (!json_str_after(p, n, "\"pid\":", s->pid, sizeof s->pid)) rc_missing_pid++;
+        s->last_i = -1;
+        return;
+    }
+    uint64_t now = now_ns();
+    rc_last_reply = now;
+    hist_add(&h_rec, now - s->t_open);
+    if (!strcmp(sid, s->sio_sid)) {
+        rc_recovered++;
+        if (s->replayed == (uint32_t)cfg.missed && s->last_i == cfg.missed) rc_replay_exact++;
+    } else {
+        rc_not_recovered++;
+    }
+}
+
 static void on_broadcast(sess_t *s, const char *p, size_t n) {
     if (s->role == ROLE_SENDER) return;
     uint64_t now = now_ns() - t0;
@@ -314,7 +398,11 @@ static void sio_packet(sess_t *s, const char *p, size_t n) {
     if (!n) { proto_errors++; return; }
     switch (p[0]) {
     case '0': /* CONNECT ack on "/" */
-        if (s->state == S_SIO_CONNECT) { s->state = S_READY; on_ready(s); }
+        if (s->state == S_SIO_CONNECT) {
+            if (cfg.scenario == SC_RECOVER && s->role != ROLE_SENDER) rc_connected(s, p + 1, n - 1);
+            s->state = S_READY;
+            on_ready(s);
+        }
         break;
     case '4':
         sio_connect_errors++;
@@ -334,6 +422,7 @@ static void sio_packet(sess_t *s, const char *p, size_t n) {
     }
     case '2':
         if (cfg.scenario == SC_BROADCAST && memmem(p, n < 32 ? n : 32, "\"broadcast\"", 11)) on_broadcast(s, p, n);
+        if (cfg.scenario == SC_RECOVER && memmem(p, n < 32 ? n : 32, "\"broadcast\"", 11)) rc_event(s, p, n);
         break;
     default:
         proto_errors++;
@@ -360,6 +449,11 @@ static void eio_packet(sess_t *s, const char *p, size_t n) {
                 /* {type: 0, nsp: "/"} */
                 static const char connect[] = "\x82" "\xa4" "type" "\x00" "\xa3" "nsp" "\xa1" "/";
                 ws_send(s->ws, 2, connect, sizeof connect - 1);
+            } else if (cfg.scenario == SC_RECOVER && phase == P_RECONNECT && s->pid[0]) {
+                char msg[160];
+                int l = s->offset[0] ? snprintf(msg, sizeof msg, "40{\"pid\":\"%s\",\"offset\":\"%s\"}", s->pid, s->offset)
+                                     : snprintf(msg, sizeof msg, "40{\"pid\":\"%s\"}", s->pid);
+                sess_send(s, msg, (size_t)l);
             } else {
                 sess_send(s, "40", 2);
             }
@@ -630,7 +724,7 @@ static void sess_fail(sess_t *s, uint64_t *counter) {
 static void on_ready(sess_t *s) {
     inflight_hs--;
     nready++;
-    hist_add(&h_hs, now_ns() - s->t_open);
+    if (phase != P_RECONNECT) hist_add(&h_hs, now_ns() - s->t_open);
     if (cfg.scenario == SC_ECHO && (phase == P_WARMUP || phase == P_MEASURE)) send_echo(s);
 }
 
@@ -711,6 +805,24 @@ static void send_echo(sess_t *s) {
     s->outstanding = 1;
     s->t_sent = now_ns();
     sess_send(s, msg, n);
+}
+
+/* recover: the sender broadcasts event i = rc_sent (0 primes every receiver's offset). */
+static void rc_send(void) {
+    sess_t *s = &sessions[nsess - 1];
+    if (s->state != S_READY) { proto_errors++; return; }
+    char msg[128];
+    int n = snprintf(msg, sizeof msg, "42[\"broadcast\",{\"t\":%llu,\"i\":%u}]", (unsigned long long)(now_ns() - t0), rc_sent);
+    rc_sent++;
+    sess_send(s, msg, (size_t)n);
+}
+
+/* recover: a receiver's transport goes away without a word (as a network change does). */
+static void rc_drop(sess_t *s) {
+    if (s->state == S_READY) nready--;
+    conn_close(s->ws);
+    if (s->ws) { buf_free(&s->ws->rb); buf_free(&s->ws->wb); buf_free(&s->ws->frag); free(s->ws); s->ws = NULL; }
+    s->state = S_NEW;
 }
 
 static void bc_send(void) {
@@ -810,7 +922,7 @@ static void handle(conn_t *c, uint32_t evs) {
 /* ------------------------------------------------------------------ main loop */
 
 static void open_more(void) {
-    while (opened < nsess && inflight_hs < cfg.concurrency) sess_open(&sessions[opened]);
+    while (opened < open_limit && inflight_hs < cfg.concurrency) sess_open(&sessions[opened]);
 }
 
 /* Machine-wide busy CPU seconds from /proc/stat (user+nice+system+irq+softirq+steal). */
@@ -848,6 +960,14 @@ static void tick(void) {
         open_more();
         if (opened == nsess && inflight_hs == 0) {
             t_all_connected = now;
+            if (cfg.scenario == SC_RECOVER) {
+                fprintf(stderr, "loadgen: %d ready, %d failed in %.2fs; priming offsets\n", nready, nfailed, (now - t_first_open) / 1e9);
+                phase = P_PRIME;
+                rc_prime_start = now;
+                phase_end = now + 10000000000ull; /* every receiver has its offset well before */
+                rc_send();
+                break;
+            }
             cpu_connect_end = rusage_cpu_s();
             fprintf(stderr, "loadgen: %d ready, %d failed in %.2fs\n", nready, nfailed, (now - t_first_open) / 1e9);
             if (cfg.scenario == SC_CONNECT) {
@@ -887,6 +1007,48 @@ static void tick(void) {
             else phase = P_DONE;
         }
         break;
+    case P_PRIME:
+        if (rc_primed >= cfg.conns || now >= phase_end) {
+            fprintf(stderr, "loadgen: %d of %d receivers have an offset; dropping them, %d events while away\n", rc_primed, cfg.conns, cfg.missed);
+            for (int i = 0; i < cfg.conns; i++) rc_drop(&sessions[i]);
+            for (int k = 0; k < cfg.missed; k++) rc_send();
+            rc_drop_at = now;
+            phase = P_DROP;
+            phase_end = now + (uint64_t)(cfg.settle * 1e9);
+        }
+        break;
+    case P_DROP:
+        if (now >= phase_end) {
+            rc_drop(&sessions[nsess - 1]); /* the sender is done */
+            if (cfg.wait_restart) {
+                fprintf(stderr, "loadgen: restart now\n");
+                uint64_t w0 = now_ns();
+                char line[64];
+                if (!fgets(line, sizeof line, stdin)) die("stdin closed before the restart was done");
+                rc_restart_wait_ns = now_ns() - w0;
+            }
+            if (cfg.reconnect_port) {
+                dst.sin_port = htons((uint16_t)cfg.reconnect_port);
+                snprintf(hostport, sizeof hostport, "%s:%d", cfg.host, cfg.reconnect_port);
+            }
+            fprintf(stderr, "loadgen: reconnecting %d receivers to %s\n", cfg.conns, hostport);
+            phase = P_RECONNECT;
+            opened = 0;
+            open_limit = cfg.conns;
+            inflight_hs = 0;
+            rc_reconnect_start = now_ns();
+            phase_end = rc_reconnect_start + (uint64_t)(cfg.connect_timeout * 1e9);
+            open_more();
+        }
+        break;
+    case P_RECONNECT:
+        open_more();
+        if (opened == open_limit && inflight_hs == 0) phase = P_DONE;
+        else if (now >= phase_end) {
+            fprintf(stderr, "loadgen: reconnect phase timed out (%d ready, %d in flight)\n", nready, inflight_hs);
+            phase = P_DONE;
+        }
+        break;
     case P_DRAIN:
         if (now >= phase_end || bc_complete == bc_end_measured - bc_first_measured) phase = P_DONE;
         break;
@@ -924,7 +1086,7 @@ static int next_timeout_ms(void) {
 static void usage(void) {
     fprintf(stderr,
             "usage: loadgen [options]\n"
-            "  --scenario echo|broadcast|connect|polling   (default echo)\n"
+            "  --scenario echo|broadcast|connect|polling|recover   (default echo)\n"
             "  --proto sio|plain|msgpack sio = Engine.IO v4 + Socket.IO v5; plain = bare WebSocket echo;\n"
             "                           msgpack = Socket.IO with socket.io-msgpack-parser packets (WebSocket echo/connect)\n"
             "  --transport websocket|polling\n"
@@ -939,6 +1101,10 @@ static void usage(void) {
             "  --sender-port P          broadcast: the sender connects to P (another node), receivers to --port\n"
             "  --server-pid PID         sample the server's RSS and CPU from /proc\n"
             "  --src-ips K              spread connections over 127.0.0.1..K (auto)\n"
+            "  --missed M               recover: events broadcast while the receivers are away (10)\n"
+            "  --wait-restart           recover: print \"loadgen: restart now\" after the drop and wait\n"
+            "                           for a line on stdin before reconnecting (the server restarts)\n"
+            "  --reconnect-port P       recover: reconnect to P (another node of a cluster) instead of --port\n"
             "  --label TEXT             copied into the JSON result\n");
     exit(2);
 }
@@ -971,7 +1137,8 @@ int main(int argc, char **argv) {
         {"port", 1, 0, 'P'}, {"conns", 1, 0, 'n'}, {"size", 1, 0, 'S'}, {"rate", 1, 0, 'r'},
         {"concurrency", 1, 0, 'c'}, {"warmup", 1, 0, 'w'}, {"duration", 1, 0, 'd'}, {"hold", 1, 0, 'h'},
         {"settle", 1, 0, 'e'}, {"drain", 1, 0, 'D'}, {"server-pid", 1, 0, 'i'}, {"src-ips", 1, 0, 'I'},
-        {"label", 1, 0, 'l'}, {"connect-timeout", 1, 0, 'T'}, {"sender-port", 1, 0, 'Q'}, {"help", 0, 0, '?'},
+        {"label", 1, 0, 'l'}, {"connect-timeout", 1, 0, 'T'}, {"sender-port", 1, 0, 'Q'}, {"missed", 1, 0, 'M'},
+        {"wait-restart", 0, 0, 'W'}, {"reconnect-port", 1, 0, 'R'}, {"help", 0, 0, '?'},
         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
@@ -980,6 +1147,7 @@ int main(int argc, char **argv) {
             if (!strcmp(optarg, "echo")) cfg.scenario = SC_ECHO;
             else if (!strcmp(optarg, "broadcast")) cfg.scenario = SC_BROADCAST;
             else if (!strcmp(optarg, "connect")) cfg.scenario = SC_CONNECT;
+            else if (!strcmp(optarg, "recover")) cfg.scenario = SC_RECOVER;
             else if (!strcmp(optarg, "polling")) { cfg.scenario = SC_ECHO; cfg.transport = TR_POLL; }
             else usage();
             break;
@@ -1001,6 +1169,9 @@ int main(int argc, char **argv) {
         case 'l': cfg.label = optarg; break;
         case 'T': cfg.connect_timeout = atof(optarg); break;
         case 'Q': cfg.sender_port = atoi(optarg); break;
+        case 'M': cfg.missed = atoi(optarg); break;
+        case 'W': cfg.wait_restart = 1; break;
+        case 'R': cfg.reconnect_port = atoi(optarg); break;
         default: usage();
         }
     }
@@ -1008,12 +1179,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "loadgen: --proto msgpack supports echo and connect over WebSocket only\n");
         return 2;
     }
+    if (cfg.scenario == SC_RECOVER && (cfg.proto != PR_SIO || cfg.transport != TR_WS)) {
+        fprintf(stderr, "loadgen: --scenario recover speaks the default parser over WebSocket only\n");
+        return 2;
+    }
     if (cfg.proto == PR_PLAIN && (cfg.transport == TR_POLL || cfg.scenario == SC_BROADCAST)) {
         fprintf(stderr, "loadgen: --proto plain supports echo and connect over WebSocket only\n");
         return 2;
     }
-    if (cfg.conns < 0) cfg.conns = cfg.scenario == SC_ECHO ? 100 : cfg.scenario == SC_BROADCAST ? 1000 : 10000;
-    nsess = cfg.conns + (cfg.scenario == SC_BROADCAST ? 1 : 0);
+    if (cfg.conns < 0) cfg.conns = cfg.scenario == SC_ECHO ? 100 : cfg.scenario == SC_CONNECT ? 10000 : 1000;
+    nsess = cfg.conns + (cfg.scenario == SC_BROADCAST || cfg.scenario == SC_RECOVER ? 1 : 0);
+    open_limit = nsess;
     int fds_per = cfg.transport == TR_POLL ? 2 : 1;
     /* connect() gets slow as one source address's ephemeral ports fill up (the kernel's port
      * search): past ~5000 connections, spread them over 127.0.0.1, .2, ... */
@@ -1033,8 +1209,8 @@ int main(int argc, char **argv) {
 
     sessions = calloc((size_t)nsess, sizeof *sessions);
     for (int i = 0; i < nsess; i++) { sessions[i].idx = i; sessions[i].state = S_NEW; }
+    if (cfg.scenario == SC_BROADCAST || cfg.scenario == SC_RECOVER) sessions[nsess - 1].role = ROLE_SENDER;
     if (cfg.scenario == SC_BROADCAST) {
-        sessions[nsess - 1].role = ROLE_SENDER;
         bc_period_ns = (uint64_t)(1e9 / cfg.rate);
         bc_cap = (uint32_t)(cfg.rate * (cfg.warmup + cfg.duration + 5) + 16);
         bc_count = calloc(bc_cap, sizeof *bc_count);
@@ -1049,7 +1225,7 @@ int main(int argc, char **argv) {
     rss_before_kb = read_rss_kb(cfg.server_pid);
     cpu_connect_start = cpu_total_start;
     fprintf(stderr, "loadgen: %s %s/%s %d conns -> %s\n",
-            cfg.scenario == SC_ECHO ? "echo" : cfg.scenario == SC_BROADCAST ? "broadcast" : "connect",
+            cfg.scenario == SC_ECHO ? "echo" : cfg.scenario == SC_BROADCAST ? "broadcast" : cfg.scenario == SC_RECOVER ? "recover" : "connect",
             cfg.proto == PR_PLAIN ? "plain" : cfg.proto == PR_MSGPACK ? "msgpack" : "sio", cfg.transport == TR_POLL ? "polling" : "websocket", cfg.conns, hostport);
 
     struct epoll_event evs[1024];
@@ -1059,7 +1235,7 @@ int main(int argc, char **argv) {
         if (n < 0 && errno != EINTR) die("epoll_wait");
         for (int i = 0; i < n; i++) handle(evs[i].data.ptr, evs[i].events);
         tick();
-        if (phase > P_CONNECT && phase != P_DRAIN && nready == 0 && phase != P_DONE) {
+        if (phase > P_CONNECT && phase != P_DRAIN && nready == 0 && phase != P_DONE && cfg.scenario != SC_RECOVER) {
             fprintf(stderr, "loadgen: no connection left\n");
             if (!t_measure_end) end_measure(now_ns());
             phase = P_DONE;
@@ -1074,7 +1250,7 @@ int main(int argc, char **argv) {
     double srv_cpu = (srv_cpu_start >= 0 && srv_cpu_end >= 0) ? srv_cpu_end - srv_cpu_start : -1;
 
     printf("{\"scenario\":\"%s\",\"proto\":\"%s\",\"transport\":\"%s\",\"label\":\"%s\",\"conns\":%d,",
-           cfg.scenario == SC_ECHO ? "echo" : cfg.scenario == SC_BROADCAST ? "broadcast" : "connect",
+           cfg.scenario == SC_ECHO ? "echo" : cfg.scenario == SC_BROADCAST ? "broadcast" : cfg.scenario == SC_RECOVER ? "recover" : "connect",
            cfg.proto == PR_PLAIN ? "plain" : cfg.proto == PR_MSGPACK ? "msgpack" : "sio", cfg.transport == TR_POLL ? "polling" : "websocket", cfg.label, cfg.conns);
     printf("\"ready\":%d,\"connect_failed\":%d,\"connect_s\":%.3f,", nready + (int)disconnects_ready, nfailed,
            t_all_connected ? (t_all_connected - t_first_open) / 1e9 : -1.0);
@@ -1094,6 +1270,17 @@ int main(int argc, char **argv) {
         print_hist("fanout", &h_fan);
         printf(",");
         print_hist("last_receiver", &h_last);
+        printf(",");
+    } else if (cfg.scenario == SC_RECOVER) {
+        double rs = rc_last_reply > rc_reconnect_start ? (rc_last_reply - rc_reconnect_start) / 1e9 : -1.0;
+        printf("\"missed\":%d,\"primed\":%d,\"restart_wait_s\":%.3f,\"away_s\":%.3f,\"reconnect_s\":%.3f,"
+               "\"recovered\":%llu,\"not_recovered\":%llu,\"replay_exact\":%llu,\"replayed\":%llu,\"order_errors\":%llu,"
+               "\"missing_pid\":%llu,\"recoveries_per_s\":%.1f,",
+               cfg.missed, rc_primed, rc_restart_wait_ns / 1e9, rc_reconnect_start > rc_drop_at ? (rc_reconnect_start - rc_drop_at) / 1e9 : 0.0,
+               rs, (unsigned long long)rc_recovered, (unsigned long long)rc_not_recovered, (unsigned long long)rc_replay_exact,
+               (unsigned long long)rc_replayed, (unsigned long long)rc_order_errors, (unsigned long long)rc_missing_pid,
+               rs > 0 ? rc_recovered / rs : 0.0);
+        print_hist("reconnect_to_recovered", &h_rec);
         printf(",");
     } else {
         double cs = t_all_connected ? (t_all_connected - t_first_open) / 1e9 : 0;
