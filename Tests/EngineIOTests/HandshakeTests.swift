@@ -24,6 +24,37 @@ struct HandshakeTests {
         #expect(handshake.headers.first(name: "host") == "127.0.0.1:3000")
     }
 
+    @Test("header(_:) reads one value from the packed form as HTTPHeaders.first(name:) does")
+    func singleHeaderLookup() {
+        let headers: HTTPHeaders = [
+            "Host": "127.0.0.1:3000",
+            "Cookie": "a=1",
+            "Cookie": "b=2; c=3",
+            "X-Empty": "",
+            "Authorization": "Bearer x:y:z",
+            "User-Agent": "Mozilla/5.0 (X11; Linux x86_64)",
+            "X-Unicode": "café ✓",
+            "Origin2": "not the origin",
+            "Origin": "https://app.example.com",
+        ]
+        let handshake = EngineIOHandshake(uri: "/", headers: headers, remoteAddress: nil, transport: .websocket)
+        let names = ["host", "HOST", "cookie", "x-empty", "authorization", "user-agent", "USER-agent", "x-unicode",
+                     "origin", "Origin2", "origin3", "orig", "", "x-empty-not", "cookie:", "a=1"]
+        for name in names {
+            #expect(handshake.header(name) == headers.first(name: name), "header \(name)")
+        }
+        #expect(handshake.header("origin") == "https://app.example.com")
+        #expect(handshake.header("cookie") == "a=1")
+        #expect(handshake.header("x-empty") == "")
+        #expect(handshake.header("authorization") == "Bearer x:y:z")
+        #expect(handshake.header("missing") == nil)
+        // Letters match across case; other bytes that differ only in bit 0x20 do not.
+        let odd = EngineIOHandshake(uri: "/", headers: ["X-A[": "1"], remoteAddress: nil, transport: .websocket)
+        #expect(odd.header("x-a{") == nil)
+        #expect(odd.header("X-a[") == "1")
+        #expect(EngineIOHandshake(uri: "/", headers: [:], remoteAddress: nil, transport: .websocket).header("host") == nil)
+    }
+
     @Test("No headers, and headers replaced through the setter")
     func emptyAndReplaced() {
         var handshake = EngineIOHandshake(uri: "/", headers: [:], remoteAddress: nil, transport: .websocket)

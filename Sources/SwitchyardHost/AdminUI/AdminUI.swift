@@ -268,7 +268,7 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
             "secure": false,
             "time": .string(time),
             "url": .string(handshake.uri),
-            "xdomain": .bool(handshake.headers.first(name: "origin") != nil),
+            "xdomain": .bool(handshake.header("origin") != nil),
         ]
         return [
             "id": .string(socket.id),

@@ -25,7 +25,7 @@ public struct AuditTrail: Sendable {
         record.socketID = socketID
         if let handshake {
             record.remoteAddress = handshake.remoteAddress?.ipAddress
-            record.userAgent = handshake.headers.first(name: "user-agent")
+            record.userAgent = handshake.header("user-agent")
             record.transport = handshake.transport.rawValue
         }
         if let identity, !identity.isNull {

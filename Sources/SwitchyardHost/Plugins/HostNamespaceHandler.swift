@@ -328,7 +328,7 @@ private struct ConnectChainRun: Sendable {
         let address = request.handshake.remoteAddress?.ipAddress ?? "unknown"
         switch steps[index] {
         case .origins(let patterns):
-            let origin = request.handshake.headers.first(name: "origin")
+            let origin = request.handshake.header("origin")
             guard CORSPolicy(allowedOrigins: patterns).allows(origin: origin) else {
                 return refuse(OperationFailure(.authorization, "origin \(origin ?? "") is not allowed", code: "origin_not_allowed"), slot: slot)
             }

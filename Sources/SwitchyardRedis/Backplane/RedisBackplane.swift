@@ -858,7 +858,7 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
             "headers": .object(headers),
             "time": .string(javaScriptDateString(issued)),
             "address": handshake.remoteAddress?.ipAddress.map(JSONValue.string) ?? .null,
-            "xdomain": .bool(handshake.headers.contains(name: "origin")),
+            "xdomain": .bool(handshake.header("origin") != nil),
             "secure": false,
             "issued": .number(JSONNumber(Int64((issued.timeIntervalSince1970 * 1000).rounded(.down)))),
             "url": .string(handshake.uri),
