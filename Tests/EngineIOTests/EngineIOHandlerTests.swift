@@ -361,6 +361,35 @@ struct EngineIOHandlerTests {
         #expect(app.closeReasons == [.pingTimeout])
     }
 
+    @Test("What one read produces leaves in one flush; a write outside a read is flushed at once")
+    func coalescedFlushes() throws {
+        let connection = try server.connect()
+        _ = try openWebSocketSession(connection)
+        let flushes = FlushCounter()
+        try connection.channel.pipeline.syncOperations.addHandler(flushes, position: .first)
+        // Three messages and a ping in one read: four frames back, one flush.
+        let read = ["4one", "4two", "4direct three"].flatMap { EmbeddedConnection.maskedFrame(opcode: 1, payload: Array($0.utf8)) }
+            + EmbeddedConnection.maskedFrame(opcode: 9, payload: [1])
+        try connection.writeRaw(read)
+        #expect(flushes.count == 1)
+        let frames = try connection.readFrames()
+        #expect(frames == [
+            EmbeddedFrame(opcode: 1, payload: Array("4one".utf8)),
+            EmbeddedFrame(opcode: 1, payload: Array("4two".utf8)),
+            EmbeddedFrame(opcode: 1, payload: Array("4direct three".utf8)),
+            EmbeddedFrame(opcode: 10, payload: [1]),
+        ])
+        // One message per read: one flush each.
+        try connection.sendText("4four")
+        try connection.sendText("4five")
+        #expect(flushes.count == 3)
+        #expect(try connection.readTexts() == ["4four", "4five"])
+        // The heartbeat's ping comes from a timer, not a read: flushed when written.
+        server.advance(by: .milliseconds(300))
+        #expect(flushes.count == 4)
+        #expect(try connection.readTexts() == ["2"])
+    }
+
     @Test("A WebSocket ping is answered with a pong carrying the same data")
     func webSocketPingPong() throws {
         let connection = try server.connect()
@@ -550,5 +579,15 @@ struct EngineIOHandlerTests {
         #expect(try poll.readResponse()?.bodyText == "1")
         #expect(Set(app.closeReasons) == [.serverShuttingDown])
         #expect(endpoint.sessionCount == 0)
+    }
+}
+
+/// Counts the flushes that reach the socket.
+final class FlushCounter: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = ByteBuffer
+    var count = 0
+    func flush(context: ChannelHandlerContext) {
+        count += 1
+        context.flush()
     }
 }

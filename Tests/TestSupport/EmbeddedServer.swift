@@ -169,6 +169,11 @@ public final class EmbeddedConnection {
 
     /// Sends a masked client frame.
     public func sendFrame(opcode: UInt8, payload: [UInt8], fin: Bool = true, chunkSize: Int? = nil) throws {
+        try writeRaw(Self.maskedFrame(opcode: opcode, payload: payload, fin: fin), chunkSize: chunkSize)
+    }
+
+    /// The bytes of a masked client frame (several of them can go in one read).
+    public static func maskedFrame(opcode: UInt8, payload: [UInt8], fin: Bool = true) -> [UInt8] {
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
         if payload.count < 126 {
@@ -182,7 +187,7 @@ public final class EmbeddedConnection {
         }
         frame += mask
         frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        try writeRaw(frame, chunkSize: chunkSize)
+        return frame
     }
 
     public func sendText(_ text: String) throws {

@@ -38,6 +38,12 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     /// Reused for every outgoing frame: once the socket has taken a frame the buffer is
     /// uniquely ours again.
     private var scratch = ReusableBuffer()
+    /// While a read is being handled (or another ``coalescingFlushes(_:)`` body runs), frames
+    /// are written but not flushed: everything the read produced for this connection (a
+    /// recovered socket's missed packets and its CONNECT reply, acks of several pipelined
+    /// events, pongs) leaves in one `writev`.
+    private var corked = false
+    private var flushPending = false
 
     /// Frames up to this payload size are copied with their header into one buffer (one
     /// `write`); larger ones go out as header plus the payload buffer, uncopied.
@@ -69,6 +75,12 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !inputFailed else { return }
         parser.append(unwrapInboundIn(data))
+        coalescingFlushes {
+            readMessages(context: context)
+        }
+    }
+
+    private func readMessages(context: ChannelHandlerContext) {
         do throws(WebSocketMessageParser.Failure) {
             while let message = try parser.next() {
                 received(message, context: context)
@@ -112,6 +124,31 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
             } else {
                 sendCloseFrame(context: context, code: 1000)
             }
+        }
+    }
+
+    /// Runs `body` with flushes held back to its end (nested calls join the outer one). On the loop.
+    func coalescingFlushes(_ body: () -> Void) {
+        eventLoop.assertInEventLoop()
+        if corked { return body() }
+        corked = true
+        defer {
+            corked = false
+            if flushPending {
+                flushPending = false
+                context?.flush()
+            }
+        }
+        body()
+    }
+
+    /// Writes a frame; flushes it now, or at the end of the read being handled.
+    private func send(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        if corked {
+            context.write(wrapOutboundOut(frame), promise: nil)
+            flushPending = true
+        } else {
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         }
     }
 
@@ -159,7 +196,7 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
         }
     }
 
-    /// Writes and flushes one text frame whose payload `write` appends, on the loop. The
+    /// Writes and flushes (see ``send(_:context:)``) one text frame whose payload `write` appends, on the loop. The
     /// payload is written after room for the longest header; the header then goes in
     /// front of it, so nothing is copied.
     func writeText(capacity: Int, _ write: (inout ByteBuffer) -> Void) {
@@ -174,7 +211,7 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
         WebSocketFrameWriter.setHeader(opcode: 0x1, payloadLength: frame.readableBytes, in: &frame, at: headerStart)
         frame.moveReaderIndex(to: headerStart)
         scratch.keep(frame)
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        send(frame, context: context)
     }
 
     /// Writes and flushes one final, unmasked frame.
@@ -185,14 +222,14 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
             var header = context.channel.allocator.buffer(capacity: headerLength)
             WebSocketFrameWriter.writeHeader(opcode: opcode, payloadLength: length, into: &header)
             context.write(wrapOutboundOut(header), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(payload), promise: nil)
+            send(payload, context: context)
             return
         }
         var frame = scratch.take(minimumCapacity: headerLength + length)
         WebSocketFrameWriter.writeHeader(opcode: opcode, payloadLength: length, into: &frame)
         frame.writeImmutableBuffer(payload)
         scratch.keep(frame)
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        send(frame, context: context)
     }
 
     /// Ends the WebSocket with a close frame (the session is already closed or detached).

@@ -78,6 +78,18 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
         }
     }
 
+    /// Runs `body`; what it sends over the WebSocket leaves in one flush at its end instead
+    /// of one per message (a recovered socket's missed packets and its CONNECT reply, say).
+    /// Inside the handling of a read this is already so. On the loop.
+    public func coalescingFlushes(_ body: () -> Void) {
+        eventLoop.assertInEventLoop()
+        if let webSocket, webSocket.eventLoop.inEventLoop {
+            webSocket.coalescingFlushes(body)
+        } else {
+            body()
+        }
+    }
+
     /// Closes the session (reason `forced close` unless given).
     public func close(reason: EngineIOCloseReason = .forcedClose) {
         if eventLoop.inEventLoop {

@@ -236,24 +236,34 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         case .refuse(let message, let data):
             send([(parser ?? .default).connectError(namespace: namespace.path, message: message, data: data)])
         case .accepted(let userInfo):
-            if let restored, let socket = recover(restored, request: request, userInfo: userInfo) {
-                namespace.handler.connected(socket)
-                if let observer = server.observer, socket.isConnected { observer.socketConnected(socket) }
-                return
+            // A decision that arrives later (a plugin's guard, a Redis lookup) is outside the
+            // read: the missed packets, the CONNECT reply and what the connect hooks send go
+            // out in one flush all the same.
+            connection.coalescingFlushes {
+                accept(request, userInfo: userInfo, restored: restored)
             }
-            let pid = server.recovery == nil ? nil : SocketIOSocket.makeID()
-            let id = restored == nil ? request.socketID : SocketIOSocket.makeID()
-            let socket = SocketIOSocket(id: id, namespace: namespace, client: self, auth: request.auth, pid: pid)
-            socket.userInfo = userInfo
-            socket.recoveryFailure = restored == nil ? request.recoveryFailure : .packetsDropped
-            socket.firstSequence = server.recovery?.lastSequence ?? 0
-            sockets.append(socket)
-            namespace.adapter.add(socket)
-            server.socketJoined(socket)
-            send([connectReply(socket)])
+        }
+    }
+
+    private func accept(_ request: SocketIOConnectRequest, userInfo: (any Sendable)?, restored: SocketIORestoredSession?) {
+        let namespace = request.namespace
+        if let restored, let socket = recover(restored, request: request, userInfo: userInfo) {
             namespace.handler.connected(socket)
             if let observer = server.observer, socket.isConnected { observer.socketConnected(socket) }
+            return
         }
+        let pid = server.recovery == nil ? nil : SocketIOSocket.makeID()
+        let id = restored == nil ? request.socketID : SocketIOSocket.makeID()
+        let socket = SocketIOSocket(id: id, namespace: namespace, client: self, auth: request.auth, pid: pid)
+        socket.userInfo = userInfo
+        socket.recoveryFailure = restored == nil ? request.recoveryFailure : .packetsDropped
+        socket.firstSequence = server.recovery?.lastSequence ?? 0
+        sockets.append(socket)
+        namespace.adapter.add(socket)
+        server.socketJoined(socket)
+        send([connectReply(socket)])
+        namespace.handler.connected(socket)
+        if let observer = server.observer, socket.isConnected { observer.socketConnected(socket) }
     }
 
     /// The CONNECT reply in the socket's parser, with its pid when recovery is on.
