@@ -4,7 +4,9 @@ import NIOPosix
 import NIOWebSocket
 
 // nio-wsecho [--port P]: echoes every text or binary WebSocket message back, one write and
-// flush per message, on one event loop thread.
+// flush per message, on one event loop thread. A request that is not a WebSocket upgrade gets
+// `200 ok` on its keep-alive connection: the plain HTTP ceiling of the same stack (what
+// Engine.IO's long-polling runs on), measured with wrk.
 
 final class Echo: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
@@ -26,6 +28,22 @@ final class Echo: ChannelInboundHandler {
     }
 }
 
+/// Answers every plain HTTP request with `200` and the body `ok`, keeping the connection.
+final class PlainHTTP: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .end = unwrapInboundIn(data) else { return }
+        var head = HTTPResponseHead(version: .http1_1, status: .ok)
+        head.headers.add(name: "Content-Length", value: "2")
+        head.headers.add(name: "Content-Type", value: "text/plain; charset=UTF-8")
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: "ok")))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
 var port = 3000
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
@@ -38,6 +56,8 @@ let upgrader = NIOWebSocketServerUpgrader(
     shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
     upgradePipelineHandler: { channel, _ in
         channel.eventLoop.makeCompletedFuture {
+            let plain = try channel.pipeline.syncOperations.handler(type: PlainHTTP.self)
+            channel.pipeline.syncOperations.removeHandler(plain, promise: nil)
             try channel.pipeline.syncOperations.addHandlers([
                 NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024, maxAccumulatedFrameSize: 1 << 20),
                 Echo(),
@@ -50,7 +70,9 @@ let bootstrap = ServerBootstrap(group: group)
     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
     .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
     .childChannelInitializer { channel in
-        channel.pipeline.configureHTTPServerPipeline(withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+        channel.pipeline.configureHTTPServerPipeline(withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in })).flatMap {
+            channel.pipeline.addHandler(PlainHTTP())
+        }
     }
 let channel = try bootstrap.bind(host: "127.0.0.1", port: port).wait()
 print("nio-wsecho listening on \(channel.localAddress!)")
