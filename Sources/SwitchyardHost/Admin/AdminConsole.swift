@@ -71,7 +71,7 @@ final class AdminConsole: Sendable {
     private struct State {
         var samples: [Sample] = []
         /// Events in and out of each socket at the last sample.
-        var lastCounts: [ObjectIdentifier: (Int, Int)] = [:]
+        var lastCounts: [SocketKey: (Int, Int)] = [:]
         var streams: [Int: HTTPResponseStream] = [:]
         var nextStream = 0
         var lastSnapshot: [UInt8]?
@@ -119,11 +119,39 @@ final class AdminConsole: Sendable {
 
     // MARK: - Sampling
 
-    private struct SocketReading: Sendable {
-        let key: ObjectIdentifier
+    /// A socket across samples: its namespace and id. Not the object's identity — a socket
+    /// that left between two samples can be freed and a new one allocated at the same address,
+    /// which would then count as the old one (no connect, no disconnect, its events measured
+    /// against the old socket's totals).
+    struct SocketKey: Hashable, Sendable {
+        let namespace: String
+        let id: String
+    }
+
+    struct SocketReading: Sendable {
+        let key: SocketKey
         let eventsIn: Int
         let eventsOut: Int
-        let connection: JSONValue
+        var connection: JSONValue = .null
+    }
+
+    /// Connects, disconnects and events since the previous sample, from each socket's totals
+    /// then and now. A socket whose totals went down is a new object under the same id (a
+    /// recovered socket starts counting again): its totals are all new.
+    static func count(_ readings: [SocketReading], after last: [SocketKey: (Int, Int)], into sample: inout Sample) -> [SocketKey: (Int, Int)] {
+        var counts: [SocketKey: (Int, Int)] = [:]
+        counts.reserveCapacity(readings.count)
+        for reading in readings {
+            let before = last[reading.key]
+            if before == nil { sample.connects += 1 }
+            let eventsInBefore = before.map { $0.0 <= reading.eventsIn ? $0.0 : 0 } ?? 0
+            let eventsOutBefore = before.map { $0.1 <= reading.eventsOut ? $0.1 : 0 } ?? 0
+            sample.eventsIn += reading.eventsIn - eventsInBefore
+            sample.eventsOut += reading.eventsOut - eventsOutBefore
+            counts[reading.key] = (reading.eventsIn, reading.eventsOut)
+        }
+        sample.disconnects += last.keys.filter { counts[$0] == nil }.count
+        return counts
     }
 
     func tick() async {
@@ -134,22 +162,13 @@ final class AdminConsole: Sendable {
         let describing = streamCount > 0
         let readings = await SocketSnapshot.read(sockets) { socket in
             SocketReading(
-                key: ObjectIdentifier(socket), eventsIn: socket.traffic.eventsIn, eventsOut: socket.traffic.eventsOut,
+                key: SocketKey(namespace: socket.namespace.path, id: socket.id), eventsIn: socket.traffic.eventsIn, eventsOut: socket.traffic.eventsOut,
                 connection: describing ? Self.describe(socket, now: now) : .null)
         }
         let wantsSnapshot = state.withLockedValue { state in
             var sample = Sample(
                 time: now, sessions: engine.sessionCount, sockets: readings.count, connects: 0, disconnects: 0, eventsIn: 0, eventsOut: 0)
-            var counts: [ObjectIdentifier: (Int, Int)] = [:]
-            for reading in readings {
-                let before = state.lastCounts[reading.key]
-                if before == nil { sample.connects += 1 }
-                sample.eventsIn += max(0, reading.eventsIn - (before?.0 ?? 0))
-                sample.eventsOut += max(0, reading.eventsOut - (before?.1 ?? 0))
-                counts[reading.key] = (reading.eventsIn, reading.eventsOut)
-            }
-            sample.disconnects = state.lastCounts.keys.filter { counts[$0] == nil }.count
-            state.lastCounts = counts
+            state.lastCounts = Self.count(readings, after: state.lastCounts, into: &sample)
             state.samples.append(sample)
             if state.samples.count > Self.historyLength { state.samples.removeFirst(state.samples.count - Self.historyLength) }
             return !state.streams.isEmpty
