@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import SocketIO
 import SwitchyardJSON
@@ -169,6 +170,25 @@ struct AdminUITests {
         var readonly = AdminUISettings(authentication: .none)
         readonly.readonly = true
         #expect(try attached(readonly).0.perform("join", ["/chat", "room"], actor: "test") == "the Admin UI is read-only on this server")
+    }
+
+    @Test("emit is checked like the CLI's broadcast: a payload the validator refuses is not sent")
+    func emitIsValidated() throws {
+        let ui = AdminUI(settings: AdminUISettings(authentication: .none), clustered: false, logger: Logger(label: "test"))
+        let socketIO = SocketIOServer(observer: ui, logger: Logger(label: "test"))
+        try socketIO.register("/chat", handler: NothingHandler())
+        let seen = NIOLockedValueBox<[String]>([])
+        try ui.attach(to: socketIO, backplane: nil, clientsCount: { 0 }) { event, arguments in
+            seen.withLockedValue { $0.append("\(event) \(arguments)") }
+            return arguments.arrayValue?.first?["text"]?.stringValue == nil ? "the payload does not match the schema of '\(event)'" : nil
+        }
+        let actions = NIOLockedValueBox<[OperatorActionRecord]>([])
+        ui.setActionHandler { action in actions.withLockedValue { $0.append(action) } }
+        #expect(ui.perform("emit", ["/chat", .null, "announce", ["n": 1]], actor: "test") == "emit: the payload does not match the schema of 'announce'")
+        #expect(actions.withLockedValue { $0.isEmpty })
+        #expect(ui.perform("emit", ["/chat", .null, "announce", ["text": "hi"]], actor: "test") == nil)
+        #expect(actions.withLockedValue { $0.map(\.reason) } == ["announce"])
+        #expect(seen.withLockedValue { $0.count } == 2)
     }
 
     @Test("Session ids are 16 hex digits and expire")

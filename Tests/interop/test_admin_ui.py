@@ -392,6 +392,28 @@ def test_a_malformed_command_is_answered_with_an_error_and_changes_nothing(serve
         client.close()
 
 
+def test_emit_of_a_server_event_is_checked_against_its_declared_schema():
+    # The chat plugin declares message.new's payload; the UI's emit is refused like the CLI's
+    # broadcast when it does not match, and nothing reaches the namespace.
+    document = json.loads(pathlib.Path(config_file({"auth": {"username": USER, "passwordHash": password_hash()}})).read_text())
+    document["plugins"] = {"enabled": ["chat", "conformance"]}
+    path = pathlib.Path(tempfile.mkdtemp(prefix="switchyard-admin-ui-")) / "config.json"
+    path.write_text(json.dumps(document))
+    running = start_server(config=str(path))
+    try:
+        ui = login(running)
+        answer = ui.sio.call("emit", ("/chat", None, "message.new", {"text": "x"}), namespace="/admin", timeout=WAIT)
+        assert answer["error"].startswith("emit: the payload does not match the schema of 'message.new'"), answer
+        # An event nobody declared has no schema to break.
+        client = Client(running)
+        ui.command("emit", "/", None, "announce", {"text": "free-form"})
+        assert client.next() == ("announce", ({"text": "free-form"},))
+        ui.close()
+        client.close()
+    finally:
+        running.stop()
+
+
 def test_commands_are_audited_with_who_sent_them():
     data = tempfile.mkdtemp(prefix="switchyard-data-")
     running = start_server(config=config_file({"auth": {"username": USER, "passwordHash": password_hash()}}),

@@ -40,6 +40,8 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
         let namespace: SocketIONamespace
         let backplane: RedisBackplane?
         let clientsCount: @Sendable () -> Int
+        /// What is wrong with an emit's payload (the registry's schema of a server event), or nil.
+        let validateEmit: @Sendable (_ event: String, _ arguments: JSONValue) -> String?
     }
     private let attachment = NIOLockedValueBox<Attachment?>(nil)
     private let ticker = NIOLockedValueBox<RepeatedTask?>(nil)
@@ -60,12 +62,17 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
     }
 
     /// Registers the admin namespace on the server (which must have this object as its
-    /// observer) and the cluster command that lists this node's sockets.
-    public func attach(to socketIO: SocketIOServer, backplane: RedisBackplane?, clientsCount: @escaping @Sendable () -> Int) throws {
+    /// observer) and the cluster command that lists this node's sockets. `validateEmit`
+    /// checks the UI's `emit` command as the operator CLI's broadcast is checked
+    /// (`OperatorActions.validateBroadcast`: a server event's declared schema).
+    public func attach(
+        to socketIO: SocketIOServer, backplane: RedisBackplane?, clientsCount: @escaping @Sendable () -> Int,
+        validateEmit: @escaping @Sendable (_ event: String, _ arguments: JSONValue) -> String? = { _, _ in nil }
+    ) throws {
         try socketIO.register(settings.namespace, handler: AdminUINamespaceHandler(ui: self))
         guard let namespace = socketIO.namespace(settings.namespace) else { return }
         attachment.withLockedValue {
-            $0 = Attachment(socketIO: socketIO, namespace: namespace, backplane: backplane, clientsCount: clientsCount)
+            $0 = Attachment(socketIO: socketIO, namespace: namespace, backplane: backplane, clientsCount: clientsCount, validateEmit: validateEmit)
         }
         backplane?.registerCommand(Self.socketsCommand) { [weak self] _ in
             guard let self else { return [] }
@@ -408,6 +415,7 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
             }
             let values = Array(arguments.dropFirst(3))
             guard let target = broadcast else { return "emit: no namespace \(path) on this node" }
+            if let problem = attached?.validateEmit(event, .array(values)) { return "emit: \(problem)" }
             target.emit(event, values)
             record = OperatorActionRecord(
                 action: .broadcast, actor: actor, namespace: path, target: filter.room, reason: event,

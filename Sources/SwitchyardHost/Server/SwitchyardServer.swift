@@ -160,7 +160,9 @@ public final class SwitchyardServer: Service, Sendable {
         }
         self.operatorActions = actions
         if let adminUI {
-            try adminUI.attach(to: socketIO, backplane: backplane, clientsCount: { engine.sessionCount })
+            try adminUI.attach(
+                to: socketIO, backplane: backplane, clientsCount: { engine.sessionCount },
+                validateEmit: { event, arguments in actions.validateBroadcast(event: event, arguments: arguments) })
             adminUI.setActionHandler { action in audit.operatorAction(action) }
         }
         let token = configuration.admin.token ?? Self.randomToken()
