@@ -7,17 +7,20 @@ import Testing
 /// The handshake keeps its headers packed; what it gives back must be what it was given.
 @Suite("Engine.IO handshake")
 struct HandshakeTests {
+    /// Repeated names, colons in values, an empty value, non-ASCII.
+    static let sampleHeaders: HTTPHeaders = [
+        "Host": "127.0.0.1:3000",
+        "Cookie": "a=1",
+        "Cookie": "b=2; c=3",
+        "X-Empty": "",
+        "Authorization": "Bearer x:y:z",
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)",
+        "X-Unicode": "café ✓",
+    ]
+
     @Test("Headers come back in order, with duplicates, colons in values and empty values")
     func headersRoundTrip() {
-        let headers: HTTPHeaders = [
-            "Host": "127.0.0.1:3000",
-            "Cookie": "a=1",
-            "Cookie": "b=2; c=3",
-            "X-Empty": "",
-            "Authorization": "Bearer x:y:z",
-            "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)",
-            "X-Unicode": "café ✓",
-        ]
+        let headers = Self.sampleHeaders
         let handshake = EngineIOHandshake(uri: "/socket.io/?EIO=4", headers: headers, remoteAddress: nil, transport: .polling)
         #expect(handshake.headers.map { "\($0.name)=\($0.value)" } == headers.map { "\($0.name)=\($0.value)" })
         #expect(handshake.headers[canonicalForm: "cookie"] == ["a=1", "b=2; c=3"])
@@ -26,17 +29,9 @@ struct HandshakeTests {
 
     @Test("header(_:) reads one value from the packed form as HTTPHeaders.first(name:) does")
     func singleHeaderLookup() {
-        let headers: HTTPHeaders = [
-            "Host": "127.0.0.1:3000",
-            "Cookie": "a=1",
-            "Cookie": "b=2; c=3",
-            "X-Empty": "",
-            "Authorization": "Bearer x:y:z",
-            "User-Agent": "Mozilla/5.0 (X11; Linux x86_64)",
-            "X-Unicode": "café ✓",
-            "Origin2": "not the origin",
-            "Origin": "https://app.example.com",
-        ]
+        var headers = Self.sampleHeaders
+        headers.add(name: "Origin2", value: "not the origin")
+        headers.add(name: "Origin", value: "https://app.example.com")
         let handshake = EngineIOHandshake(uri: "/", headers: headers, remoteAddress: nil, transport: .websocket)
         let names = ["host", "HOST", "cookie", "x-empty", "authorization", "user-agent", "USER-agent", "x-unicode",
                      "origin", "Origin2", "origin3", "orig", "", "x-empty-not", "cookie:", "a=1"]
