@@ -294,6 +294,32 @@ struct NodeAdapterTests {
         redis.kill()
     }
 
+    @Test("A broadcast-with-acks request that cannot be read is counted as malformed and reaches nobody")
+    func malformedBroadcastWithAck() async throws {
+        let (redis, node, switchyard) = try await mixedCluster()
+        let member = try await switchyard.client()
+        let before = switchyard.backplane.status.malformed
+        // Not MessagePack (0xc1 is never used), a MessagePack map without a requestId, JSON without a packet.
+        let noRequestID = MessagePackValue.object([("uid", .string("n0de01")), ("type", .int(7))]).encoded()
+        for payload in [ByteBuffer(bytes: [0xc1, 0x00]), noRequestID, ByteBuffer(string: #"{"type":7,"requestId":"r1"}"#)] {
+            try await node.publish(payload, to: "socket.io-request#/#")
+        }
+        // A well-formed request on the same channel after them (handled in order) is the
+        // first thing the client sees; by then all three were counted.
+        let valid = MessagePackValue.object([
+            ("uid", .string("n0de01")), ("requestId", .string("req021")), ("type", .int(7)),
+            ("packet", .object([("type", .int(2)), ("data", .array([.string("after")])), ("nsp", .string("/")), ("id", .int(6))])),
+            ("opts", .object([("rooms", .array([])), ("except", .array([])), ("flags", .object([("timeout", .int(100))]))])),
+        ])
+        try await node.publish(valid.encoded(), to: "socket.io-request#/#")
+        #expect(try await member.nextEvent().name == "after")
+        #expect(switchyard.backplane.status.malformed == before + 3)
+        await member.close()
+        await switchyard.stop()
+        await node.close()
+        redis.kill()
+    }
+
     @Test("Switchyard's fetchSockets and allRooms wait for the socket.io node's answers on the shared channel and merge them")
     func nodeAnswersSwitchyard() async throws {
         let (redis, node, switchyard) = try await mixedCluster()

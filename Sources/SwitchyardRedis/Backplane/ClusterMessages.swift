@@ -124,19 +124,9 @@ struct ClusterBroadcastRequest {
     var timeout: TimeAmount?
 
     init(decoding bytes: ByteBuffer) throws(ClusterMessageError) {
-        let value: MessagePackValue
-        if bytes.readableBytesView.first == UInt8(ascii: "{") {
-            // A custom adapter parser may write JSON; read it the same way.
-            guard let json = try? bytes.withUnsafeReadableBytes({ raw throws(JSONParseError) in try JSONValue(parsing: raw) }) else {
-                throw .malformed("broadcast request is not JSON")
-            }
-            value = MessagePackValue(json: json)
-        } else {
-            do throws(MessagePackError) {
-                value = try MessagePackValue(decoding: bytes)
-            } catch {
-                throw .malformed("broadcast request is not MessagePack: \(error)")
-            }
+        // MessagePack as the adapter writes it, or JSON from a custom adapter parser.
+        guard let value = ShardedMessage.decode(bytes) else {
+            throw .malformed("broadcast request is neither a MessagePack map nor JSON")
         }
         guard let requestID = value["requestId"]?.stringValue, let packet = value["packet"] else {
             throw .malformed("broadcast request without requestId or packet")

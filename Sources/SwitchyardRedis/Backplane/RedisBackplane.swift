@@ -748,25 +748,44 @@ public final class RedisBackplane: SocketIOBackplane, Service, @unchecked Sendab
             logger.debug("ignoring a malformed broadcast with acknowledgements", metadata: ["redis.error": "\(error)"])
             return countMalformed()
         }
-        let targets =
-            namespace.map { SocketIOBroadcast(namespace: $0, options: request.options).localSocketIDs().compactMap($0.socket(id:)) } ?? []
         guard answers else {
             // Not counted by the requester (a namespace this node has only just created):
             // deliver, but an answer would be one too many.
-            for socket in targets { socket.emit(request.event, request.arguments) }
+            for socket in Self.localTargets(namespace, request.options) { socket.emit(request.event, request.arguments) }
             return
         }
         let path = namespace?.path ?? request.namespace
         let channel = request.uid.map { channels.response(namespace: path, uid: $0) } ?? channels.response(namespace: path)
-        let count = ClusterJSON.encode([
-            "type": .number(JSONNumber(ClusterRequestType.broadcastClientCount.rawValue)), "requestId": .string(request.requestID),
-            "clientCount": .number(JSONNumber(targets.count)),
-        ])
-        publishRaw(count, to: channel)
+        Self.emitWithAcks(
+            request.event, request.arguments, to: Self.localTargets(namespace, request.options), timeout: request.timeout,
+            count: { count in
+                self.publishRaw(
+                    ClusterJSON.encode([
+                        "type": .number(JSONNumber(ClusterRequestType.broadcastClientCount.rawValue)), "requestId": .string(request.requestID),
+                        "clientCount": .number(JSONNumber(count)),
+                    ]), to: channel)
+            },
+            ack: { [weak self] arguments in
+                self?.publishRaw(ClusterBroadcastRequest.ack(requestID: request.requestID, arguments: arguments), to: channel)
+            })
+    }
+
+    /// The sockets of `namespace` on this node that `options` selects.
+    private static func localTargets(_ namespace: SocketIONamespace?, _ options: BroadcastOptions) -> [SocketIOSocket] {
+        namespace.map { SocketIOBroadcast(namespace: $0, options: options).localSocketIDs().compactMap($0.socket(id:)) } ?? []
+    }
+
+    /// A broadcast with acknowledgements as every adapter answers it, whatever the wire
+    /// format: first how many sockets it reached (`count`), then each socket's reply (`ack`).
+    private static func emitWithAcks(
+        _ event: String, _ arguments: SocketIOArguments, to targets: [SocketIOSocket], timeout: TimeAmount?,
+        count: (Int) -> Void, ack: @escaping @Sendable (SocketIOArguments) -> Void
+    ) {
+        count(targets.count)
         for socket in targets {
-            socket.emit(request.event, request.arguments, timeout: request.timeout) { [weak self] result in
-                guard let self, case .success(let arguments) = result else { return }
-                self.publishRaw(ClusterBroadcastRequest.ack(requestID: request.requestID, arguments: arguments), to: channel)
+            socket.emit(event, arguments, timeout: timeout) { result in
+                guard case .success(let reply) = result else { return }
+                ack(reply)
             }
         }
     }
@@ -1129,17 +1148,15 @@ extension RedisBackplane {
                 LocalBackplane.deliverLocally(SocketIOBroadcastPacket(event: event, arguments: arguments), namespace: namespace, options: options)
                 return
             }
-            let targets = namespace.map { SocketIOBroadcast(namespace: $0, options: options).localSocketIDs().compactMap($0.socket(id:)) } ?? []
-            respond(.broadcastClientCount, ["requestId": .string(requestID), "clientCount": .number(JSONNumber(targets.count))])
             let timeout = opts["flags"]?["timeout"]?.intValue.map { TimeAmount.milliseconds(Int64(max(0, $0))) }
-            for socket in targets {
-                socket.emit(event, arguments, timeout: timeout) { result in
-                    guard case .success(let reply) = result else { return }
+            Self.emitWithAcks(
+                event, arguments, to: Self.localTargets(namespace, options), timeout: timeout,
+                count: { respond(.broadcastClientCount, ["requestId": .string(requestID), "clientCount": .number(JSONNumber($0))]) },
+                ack: { reply in
                     var body: JSONObject = ["requestId": .string(requestID)]
                     if let first = reply.values().first { body["packet"] = first }
                     respond(.broadcastAck, body, attachments: reply.attachments)
-                }
-            }
+                })
         case .socketsJoin, .socketsLeave, .disconnectSockets:
             guard let namespace else { return }
             Self.applyRoomOperation(
