@@ -1,3 +1,6 @@
+import Foundation
+import SwitchyardJSON
+import SwitchyardStore
 import Testing
 
 @testable import SwitchyardHost
@@ -43,5 +46,22 @@ struct AdminConsoleSampleTests {
         var second = sample()
         _ = AdminConsole.count([Reading(key: a, eventsIn: 4, eventsOut: 60)], after: counts, into: &second)
         #expect((second.connects, second.disconnects, second.eventsIn, second.eventsOut) == (0, 0, 4, 10))
+    }
+
+    @Test("The refusal chart: one point per minute in order, events labelled outcome:errorKind")
+    func rejectionChart() {
+        let minute = Date(timeIntervalSince1970: 1_795_341_600)
+        let later = minute.addingTimeInterval(60)
+        let chart = AdminConsole.rejectionChart([
+            AuditMinuteCount(minute: later, kind: .rateLimited, outcome: nil, errorKind: nil, count: 3),
+            AuditMinuteCount(minute: minute, kind: .event, outcome: .error, errorKind: "validation", count: 2),
+            AuditMinuteCount(minute: minute, kind: .event, outcome: .refused, errorKind: nil, count: 1),
+            AuditMinuteCount(minute: minute, kind: .rateLimited, outcome: nil, errorKind: nil, count: 4),
+        ])
+        #expect(
+            chart == [
+                ["t": 1_795_341_600_000, "counts": ["error:validation": 2, "rate_limited": 4, "refused:unknown": 1]],
+                ["t": 1_795_341_660_000, "counts": ["rate_limited": 3]],
+            ])
     }
 }

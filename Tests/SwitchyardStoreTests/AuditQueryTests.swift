@@ -94,3 +94,53 @@ struct AuditQueryTests {
         #expect(try database.latestAuditID() == 8)
     }
 }
+
+@Suite("Audit counts per minute")
+struct AuditCountsPerMinuteTests {
+    /// Refusals (three kinds), failed and refused events, and rows that must not count
+    /// (successful events, connects, a refusal before `since`), over three minutes.
+    func records() -> [AuditRecord] {
+        func event(_ seconds: Double, _ outcome: AuditOutcome, _ errorKind: String?) -> AuditRecord {
+            var record = AuditRecord(kind: .event, time: referenceTime.addingTimeInterval(seconds))
+            record.outcome = outcome
+            record.errorKind = errorKind
+            return record
+        }
+        func row(_ kind: AuditKind, _ seconds: Double) -> AuditRecord { AuditRecord(kind: kind, time: referenceTime.addingTimeInterval(seconds)) }
+        return [
+            row(.rateLimited, -61),  // before `since`
+            row(.rateLimited, 0), row(.rateLimited, 59.999), row(.sizeViolation, 30),
+            event(10, .error, "validation"), event(11, .error, "validation"), event(12, .refused, "rate_limited"), event(13, .ok, nil),
+            row(.connect, 14),
+            row(.guardDenied, 60), event(61, .error, "internal"), event(62, .error, nil),
+            row(.connectRefused, 179.5),
+        ]
+    }
+
+    @Test("Counted by SQLite per minute, by kind, outcome and error kind; other rows and older rows left out")
+    func counts() throws {
+        let temporary = try TemporaryDirectory()
+        let database = try temporary.database()
+        let writer = AuditWriter(database: database, configuration: .init(level: .all), logger: LogCapture().logger)
+        for record in records() { writer.record(record) }
+        #expect(writer.flush())
+        let counts = try database.auditCountsPerMinute(
+            since: referenceTime.addingTimeInterval(-1), kinds: [.rateLimited, .sizeViolation, .guardDenied, .connectRefused],
+            eventOutcomes: [.error, .refused])
+        func at(_ minute: Double) -> Date { referenceTime.addingTimeInterval(minute * 60) }
+        #expect(
+            Set(counts) == [
+                AuditMinuteCount(minute: at(0), kind: .rateLimited, outcome: nil, errorKind: nil, count: 2),
+                AuditMinuteCount(minute: at(0), kind: .sizeViolation, outcome: nil, errorKind: nil, count: 1),
+                AuditMinuteCount(minute: at(0), kind: .event, outcome: .error, errorKind: "validation", count: 2),
+                AuditMinuteCount(minute: at(0), kind: .event, outcome: .refused, errorKind: "rate_limited", count: 1),
+                AuditMinuteCount(minute: at(1), kind: .guardDenied, outcome: nil, errorKind: nil, count: 1),
+                AuditMinuteCount(minute: at(1), kind: .event, outcome: .error, errorKind: "internal", count: 1),
+                AuditMinuteCount(minute: at(1), kind: .event, outcome: .error, errorKind: nil, count: 1),
+                AuditMinuteCount(minute: at(2), kind: .connectRefused, outcome: nil, errorKind: nil, count: 1),
+            ])
+        #expect(counts.map(\.minute) == counts.map(\.minute).sorted())
+        // Nothing asked for, nothing counted.
+        #expect(try database.auditCountsPerMinute(since: referenceTime, kinds: [], eventOutcomes: []).isEmpty)
+    }
+}

@@ -256,25 +256,26 @@ final class AdminConsole: Sendable {
 
     private func rejectionsPerMinute(since: Date) async throws -> JSONValue {
         guard let database else { return [] }
-        let entries = try await NIOThreadPool.singleton.runIfActive {
-            let refusals = try database.audit(AuditQuery(since: since, kinds: Self.rejectionKinds, limit: 100_000))
-            let errors = try database.audit(AuditQuery(since: since, kinds: [.event], outcome: .error, limit: 100_000))
-            let refused = try database.audit(AuditQuery(since: since, kinds: [.event], outcome: .refused, limit: 100_000))
-            return refusals + errors + refused
+        let counts = try await NIOThreadPool.singleton.runIfActive {
+            try database.auditCountsPerMinute(since: since, kinds: Self.rejectionKinds, eventOutcomes: [.error, .refused])
         }
-        var buckets: [String: [String: Int]] = [:]
-        for entry in entries {
-            let record = entry.record
-            let minute = Int64(record.time.timeIntervalSince1970 / 60) * 60_000
-            let kind =
-                record.kind == .event ? "\(record.outcome?.rawValue ?? "error"):\(record.errorKind ?? "unknown")" : record.kind.rawValue
-            buckets[String(minute), default: [:]][kind, default: 0] += 1
+        return Self.rejectionChart(counts)
+    }
+
+    /// The chart's series: per minute (ms since 1970, ascending), counts by label — the kind,
+    /// or for an event `outcome:errorKind`.
+    static func rejectionChart(_ counts: [AuditMinuteCount]) -> JSONValue {
+        var buckets: [Int64: [String: Int]] = [:]
+        for count in counts {
+            let minute = Int64((count.minute.timeIntervalSince1970 / 60).rounded(.down)) * 60_000
+            let label = count.kind == .event ? "\(count.outcome?.rawValue ?? "error"):\(count.errorKind ?? "unknown")" : count.kind.rawValue
+            buckets[minute, default: [:]][label, default: 0] += count.count
         }
         return .array(
-            buckets.sorted { $0.key < $1.key }.map { minute, kinds in
-                var counts = JSONObject()
-                for (kind, count) in kinds.sorted(by: { $0.key < $1.key }) { counts[kind] = .number(JSONNumber(count)) }
-                return ["t": .number(JSONNumber(Int64(minute) ?? 0)), "counts": .object(counts)]
+            buckets.sorted { $0.key < $1.key }.map { minute, labels in
+                var object = JSONObject()
+                for (label, count) in labels.sorted(by: { $0.key < $1.key }) { object[label] = .number(JSONNumber(count)) }
+                return ["t": .number(JSONNumber(minute)), "counts": .object(object)]
             })
     }
 
