@@ -7,10 +7,10 @@ import NIOWebSocket
 /// Binds a TCP port and serves Engine.IO endpoints over HTTP/1.1 and WebSocket, with an
 /// optional responder for every other path.
 ///
-/// Per connection the pipeline is NIO's HTTP codec (with pipelining and the WebSocket
-/// upgrader) and ``EngineIOHTTPHandler``; an upgraded connection becomes
-/// ``EngineIOWebSocketHandler``, which frames and reassembles messages itself, bounded by
-/// `maxPayload`.
+/// Per connection the pipeline is NIO's HTTP codec (with pipelining and the upgrade handler,
+/// given ``EngineIOWebSocketUpgrader``) and ``EngineIOHTTPHandler``; an upgraded connection
+/// becomes ``EngineIOWebSocketHandler`` alone, which frames and reassembles messages itself,
+/// bounded by `maxPayload`.
 public final class EngineIOHTTPServer: Sendable {
     public let endpoints: [EngineIOServer]
     let fallback: (any HTTPFallbackResponder)?
@@ -48,23 +48,12 @@ public final class EngineIOHTTPServer: Sendable {
     /// Installs the per-connection pipeline (also used by tests on `EmbeddedChannel`).
     public func configure(channel: Channel) -> EventLoopFuture<Void> {
         let httpHandler = EngineIOHTTPHandler(endpoints: endpoints, fallback: fallback)
-        // What `shouldUpgrade` decided for this connection's WebSocket, read when the
-        // handshake has completed. Both run on the channel's loop.
-        let decision = NIOLoopBoundBox<WebSocketDecision?>(nil, eventLoop: channel.eventLoop)
-        let maxFrameSize = endpoints.map(\.configuration.maxPayload).max() ?? 1_000_000
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: maxFrameSize,
-            // EngineIOWebSocketHandler answers protocol errors itself, with a clean close.
-            automaticErrorHandling: false,
-            shouldUpgrade: { channel, head in
-                self.shouldUpgrade(channel: channel, head: head).map { verdict in
-                    decision.value = verdict
-                    return verdict == nil ? nil : HTTPHeaders()
-                }
-            },
-            upgradePipelineHandler: { channel, head in
+        let upgrader = EngineIOWebSocketUpgrader(
+            eventLoop: channel.eventLoop,
+            decide: { channel, head in self.shouldUpgrade(channel: channel, head: head) },
+            install: { channel, decision in
                 channel.pipeline.removeHandler(httpHandler).flatMap {
-                    self.installWebSocket(channel: channel, decision: decision.value)
+                    self.installWebSocket(channel: channel, decision: decision)
                 }
             }
         )
@@ -134,7 +123,7 @@ public final class EngineIOHTTPServer: Sendable {
         }
     }
 
-    private func installWebSocket(channel: Channel, decision: WebSocketDecision?) -> EventLoopFuture<Void> {
+    private func installWebSocket(channel: Channel, decision: WebSocketDecision) -> EventLoopFuture<Void> {
         let role: EngineIOWebSocketHandler.Role
         let maxMessageSize: Int
         switch decision {
@@ -147,25 +136,13 @@ public final class EngineIOHTTPServer: Sendable {
         case .superfluous:
             role = .superfluous
             maxMessageSize = 125
-        case nil:
-            return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.unsupportedWebSocketTarget)
         }
-        // NIO's upgrader has just added its frame encoder and decoder. The handler does
-        // its own framing on raw bytes, so the decoder goes and the handler is placed in
-        // front of the encoder (which is not removable): inbound bytes, and anything the
-        // upgrader buffered, reach the handler; its writes go straight to the socket.
-        do {
-            let operations = channel.pipeline.syncOperations
-            let decoder = try operations.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-            operations.removeHandler(context: decoder, promise: nil)
-            let encoder = try operations.handler(type: WebSocketFrameEncoder.self)
-            try operations.addHandler(
-                EngineIOWebSocketHandler(role: role, eventLoop: channel.eventLoop, maxMessageSize: maxMessageSize),
-                position: .before(encoder)
+        // The HTTP handlers are gone; bytes that followed the request reach this handler
+        // when the upgrade handler removes itself.
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(
+                EngineIOWebSocketHandler(role: role, eventLoop: channel.eventLoop, maxMessageSize: maxMessageSize)
             )
-            return channel.eventLoop.makeSucceededVoidFuture()
-        } catch {
-            return channel.eventLoop.makeFailedFuture(error)
         }
     }
 }
