@@ -30,12 +30,16 @@ struct SHA1 {
         for shift in stride(from: 56, through: 0, by: -8) { block.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
         compress()
         block.removeAll()
-        var digest: [UInt8] = []
-        digest.reserveCapacity(20)
-        for word in [state.0, state.1, state.2, state.3, state.4] {
-            digest += [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)]
+        let words = (state.0, state.1, state.2, state.3, state.4)
+        return [UInt8](unsafeUninitializedCapacity: 20) { digest, count in
+            withUnsafeBytes(of: words) { raw in
+                for i in 0..<5 {
+                    let word = raw.load(fromByteOffset: 4 * i, as: UInt32.self)
+                    for j in 0..<4 { digest[4 * i + j] = UInt8(truncatingIfNeeded: word >> (24 - 8 * UInt32(j))) }
+                }
+            }
+            count = 20
         }
-        return digest
     }
 
     static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
@@ -44,8 +48,15 @@ struct SHA1 {
         return hasher.finish()
     }
 
+    /// One 64-byte block; the message schedule lives in temporary (stack) memory, so a
+    /// handshake's two blocks allocate nothing.
     private mutating func compress() {
-        var w = [UInt32](repeating: 0, count: 80)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
+            compress(schedule: w)
+        }
+    }
+
+    private mutating func compress(schedule w: UnsafeMutableBufferPointer<UInt32>) {
         for i in 0..<16 {
             w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
         }
