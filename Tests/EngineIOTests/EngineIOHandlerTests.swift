@@ -2,6 +2,7 @@ import EngineIO
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import SwitchyardTestSupport
 import Testing
 
@@ -495,6 +496,101 @@ struct EngineIOHandlerTests {
         let response = try #require(try connection.upgrade(uri))
         #expect(response.status == 400)
         #expect(response.bodyText.hasPrefix("{\"code\":\(code),"))
+    }
+
+    static let upgradeHeaders = [("Upgrade", "websocket"), ("Connection", "Upgrade")]
+
+    @Test("A WebSocket request Node's ws would refuse gets ws's answer and the connection is closed; no session opens", arguments: [
+        ("GET", "dGhlIHNhbXBsZSBub25jZQ=", "13", 400, "Missing or invalid Sec-WebSocket-Key header"),  // 23 characters
+        ("GET", "dGhlIHNhbXBsZSBub25jZQ=!", "13", 400, "Missing or invalid Sec-WebSocket-Key header"),
+        ("GET", "", "13", 400, "Missing or invalid Sec-WebSocket-Key header"),
+        ("GET", "dGhlIHNhbXBsZSBub25jZQ==", "12", 400, "Missing or invalid Sec-WebSocket-Version header"),
+        ("GET", "dGhlIHNhbXBsZSBub25jZQ==", "", 400, "Missing or invalid Sec-WebSocket-Version header"),
+        ("POST", "dGhlIHNhbXBsZSBub25jZQ==", "13", 405, "Invalid HTTP method"),
+    ])
+    func webSocketRefusedAsWsDoes(method: String, key: String, version: String, status: Int, message: String) throws {
+        let connection = try server.connect()
+        var headers = Self.upgradeHeaders
+        if !key.isEmpty { headers.append(("Sec-WebSocket-Key", key)) }
+        if !version.isEmpty { headers.append(("Sec-WebSocket-Version", version)) }
+        let uri = method == "POST" ? "/socket.io/?EIO=4&transport=websocket&sid=abc" : "/socket.io/?EIO=4&transport=websocket"
+        let response = try #require(try connection.request(method, uri, headers: headers))
+        #expect(response.status == status)
+        #expect(response.bodyText == message)
+        #expect(response.header("Content-Type") == "text/html")
+        #expect(response.header("Connection") == "close")
+        #expect(response.header("Sec-WebSocket-Version") == (message.contains("Version") ? "13, 8" : nil))
+        server.run()
+        #expect(!connection.isActive)
+        #expect(endpoint.sessionCount == 0)
+    }
+
+    @Test("Sec-WebSocket-Version 8 is accepted, as ws accepts it")
+    func webSocketVersion8() throws {
+        let other = try server.connect()
+        let headers = Self.upgradeHeaders + [("Sec-WebSocket-Key", "x3JJHMbDL1EzLkh9GBhXDw=="), ("Sec-WebSocket-Version", "8")]
+        let eight = try #require(try other.request("GET", "/socket.io/?EIO=4&transport=websocket", headers: headers))
+        #expect(eight.status == 101)
+        // RFC 6455 §1.3's second example pair.
+        #expect(eight.header("Sec-WebSocket-Accept") == "HSmrc0sMlYUkAGmm5OPpG2HaGWk=")
+        #expect(endpoint.sessionCount == 1)
+    }
+
+    @Test("The 101 and the open packet leave in one flush; a frame sent right behind the request reaches the session")
+    func upgradeResponseAndOpenInOneFlush() throws {
+        let connection = try server.connect()
+        let flushes = FlushCounter()
+        try connection.channel.pipeline.syncOperations.addHandler(flushes, position: .first)
+        var bytes = Array(
+            ("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8
+        )
+        bytes += EmbeddedConnection.maskedFrame(opcode: 1, payload: Array("4early".utf8))
+        try connection.writeRaw(bytes)
+        // The 101 and the open packet went out together, before the early frame was handled.
+        #expect(flushes.count == 1)
+        let response = try #require(try connection.readResponse())
+        #expect(response.status == 101)
+        #expect(response.header("Upgrade") == "websocket")
+        #expect(response.header("Connection") == "Upgrade")
+        #expect(response.header("Sec-WebSocket-Accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        let texts = try connection.readTexts()
+        #expect(texts.count == 2)
+        #expect(texts.first?.first == "0")
+        #expect(texts.last == "4early")
+        #expect(flushes.count == 2)
+        // Only the WebSocket handler is left in the pipeline (and the test's counter).
+        #expect(try connection.channel.pipeline.syncOperations.handler(type: FlushCounter.self) === flushes)
+        #expect(throws: (any Error).self) { try connection.channel.pipeline.syncOperations.handler(type: HTTPResponseEncoder.self) }
+    }
+
+    @Test("A keep-alive connection that polled can upgrade to WebSocket afterwards")
+    func upgradeOnKeepAliveConnection() throws {
+        let connection = try server.connect()
+        let sid = try openPollingSession(connection)
+        #expect(try connection.upgrade("/socket.io/?EIO=4&transport=websocket&sid=\(sid)")?.status == 101)
+        try connection.sendText("2probe")
+        #expect(try connection.readTexts() == ["3probe"])
+        try connection.sendText("5")
+        try connection.sendText("4on the same connection")
+        #expect(try connection.readTexts() == ["4on the same connection"])
+        #expect(app.transportChanges == [.websocket])
+    }
+
+    @Test("A HEAD request is answered with the headers of its GET and no body")
+    func headRequest() throws {
+        let connection = try server.connect()
+        try connection.writeRaw(Array("HEAD /elsewhere HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))
+        server.run()
+        var text = ""
+        while let buffer = try connection.channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
+        #expect(text.hasPrefix("HTTP/1.1 404 Not Found\r\n"))
+        #expect(text.lowercased().contains("content-length: 10\r\n"))
+        #expect(text.hasSuffix("\r\n\r\n"))
+        // The connection is still in step: the next request gets its whole response.
+        let next = try #require(try connection.request("GET", "/elsewhere"))
+        #expect(next.status == 404)
+        #expect(next.bodyText == "Not Found\n")
     }
 
     // MARK: Upgrade

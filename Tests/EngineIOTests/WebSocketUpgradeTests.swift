@@ -33,6 +33,6 @@ struct WebSocketUpgradeTests {
     @Test("Sec-WebSocket-Accept of RFC 6455's example key")
     func acceptOfTheRFCExample() {
         // RFC 6455 §1.3.
-        #expect(EngineIOWebSocketUpgrader.accept(key: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        #expect(WebSocketHandshake.accept(key: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
     }
 }

@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import NIOWebSocket
 
 /// Answers HTTP requests that are not for an Engine.IO endpoint (health, metrics, admin…).
 public protocol HTTPFallbackResponder: Sendable {
@@ -57,8 +56,10 @@ public struct HTTPResponseStream: Sendable {
 }
 
 /// The HTTP side of Engine.IO: handshakes, long polls, posted packets, CORS and error
-/// replies. WebSocket requests are taken by the upgrader before they reach this handler;
-/// the ones the upgrader refuses arrive here and get the matching error reply.
+/// replies, and the WebSocket opening handshake: an accepted upgrade writes the 101 itself
+/// (``WebSocketHandshake``), takes the HTTP handlers out of the pipeline synchronously and
+/// leaves the connection to ``EngineIOWebSocketHandler``, whose first write carries the 101
+/// and the Engine.IO open packet together.
 final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -77,16 +78,34 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
         case responding
         /// A streaming response owns the connection until it closes.
         case streaming
+        /// A WebSocket request (its key checked) waiting for its end.
+        case webSocket(EngineIOServer, EngineIORequestKind, HTTPRequestHead, key: String)
+        /// Waiting for a polling session's loop to reserve its upgrade.
+        case upgrading
+        /// The connection is a WebSocket now; this handler has left the pipeline.
+        case upgraded
+    }
+
+    /// The HTTP handlers in front of this one, taken out when the connection upgrades.
+    struct HTTPHandlers {
+        /// Removed last: it passes on the bytes that followed the upgrade request.
+        let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+        let others: [RemovableChannelHandler]
     }
 
     private let endpoints: [EngineIOServer]
     private let fallback: (any HTTPFallbackResponder)?
+    private let httpHandlers: HTTPHandlers?
     private var state: State = .idle
     private var context: ChannelHandlerContext?
+    /// The request being answered is a `HEAD`: its response goes without a body (swift-nio's
+    /// encoder only knows this when its decoder was created with it, which is internal).
+    private var answeringHEAD = false
 
-    init(endpoints: [EngineIOServer], fallback: (any HTTPFallbackResponder)?) {
+    init(endpoints: [EngineIOServer], fallback: (any HTTPFallbackResponder)?, httpHandlers: HTTPHandlers?) {
         self.endpoints = endpoints
         self.fallback = fallback
+        self.httpHandlers = httpHandlers
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -106,14 +125,8 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        switch error {
-        case is NIOWebSocketUpgradeError:
-            // The upgrader refused a WebSocket; the request follows and gets the error reply.
-            return
-        default:
-            if case .discarding = state { return }  // we already answered and are closing
-            context.close(promise: nil)
-        }
+        if case .discarding = state { return }  // we already answered and are closing
+        context.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -131,6 +144,7 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
 
     private func received(head: HTTPRequestHead, context: ChannelHandlerContext) {
         if case .streaming = state { return }
+        answeringHEAD = head.method == .HEAD
         let target = RequestTarget(head.uri)
         guard let endpoint = endpoints.first(where: { $0.matches(path: target.path) }) else {
             state = .fallback(head, nil)
@@ -148,6 +162,18 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
         case .failure(let error):
             respond(error: error, head: head, endpoint: endpoint, context: context)
             state = .discarding
+        case .success(let kind) where kind.isWebSocket:
+            // `ws`'s own checks come after Engine.IO's (engine.io `Server.handleUpgrade`
+            // verifies, then delegates to `ws.handleUpgrade`).
+            switch WebSocketHandshake.validate(method: head.method, headers: head.headers) {
+            case .success(let key):
+                state = .webSocket(endpoint, kind, head, key: key)
+            case .failure(let refusal):
+                var headers: HTTPHeaders = ["Content-Type": "text/html"]
+                headers.add(contentsOf: refusal.extraHeaders)
+                writeResponse(status: refusal.status, headers: headers, body: ByteBuffer(string: refusal.message), keepAlive: false, context: context)
+                state = .discarding
+            }
         case .success(let kind):
             if case .send = kind, let length = head.headers.first(name: "content-length").flatMap(Int.init),
                 length > endpoint.configuration.maxPayload
@@ -191,11 +217,100 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
         case .fallback(let head, let body):
             state = .responding
             respondWithFallback(head: head, body: body, context: context)
+        case .webSocket(let endpoint, let kind, let head, let key):
+            state = .upgrading
+            acceptWebSocket(kind: kind, head: head, key: key, endpoint: endpoint, context: context)
         case .discarding:
             state = .idle
         default:
             break
         }
+    }
+
+    // MARK: - WebSocket
+
+    /// What becomes of a WebSocket request.
+    enum WebSocketDecision {
+        /// A new session on this WebSocket.
+        case newSession(EngineIOServer, EngineIOHandshake)
+        /// The probe transport of a polling session's upgrade (reserved in the session).
+        case upgrade(EngineIOConnection)
+        /// The session exists but has upgraded already, or is upgrading on another
+        /// WebSocket: the reference server (engine.io `Server.onWebSocket`) completes the
+        /// handshake and closes this socket, so a client library that treats any answer but
+        /// 101 as an error sees a clean close instead.
+        case superfluous
+    }
+
+    private func acceptWebSocket(kind: EngineIORequestKind, head: HTTPRequestHead, key: String, endpoint: EngineIOServer, context: ChannelHandlerContext) {
+        switch kind {
+        case .upgrade(let sid):
+            guard let session = endpoint.session(id: sid) else {
+                respond(error: EngineIOHTTPError(.unknownSessionID), head: head, endpoint: endpoint, context: context)
+                state = .idle
+                return
+            }
+            if session.eventLoop.inEventLoop {
+                switchToWebSocket(session.reserveUpgrade() ? .upgrade(session) : .superfluous, key: key, context: context)
+                return
+            }
+            // The request's remaining bytes wait in the decoder meanwhile (it stops parsing
+            // after an upgrade request).
+            session.eventLoop.submit { session.reserveUpgrade() }
+                .hop(to: context.eventLoop)
+                .whenSuccess { reserved in
+                    guard let context = self.context, case .upgrading = self.state else { return }
+                    self.switchToWebSocket(reserved ? .upgrade(session) : .superfluous, key: key, context: context)
+                }
+        default:
+            let handshake = EngineIOHandshake(
+                uri: head.uri,
+                headers: head.headers,
+                remoteAddress: context.channel.remoteAddress,
+                transport: .websocket
+            )
+            switchToWebSocket(.newSession(endpoint, handshake), key: key, context: context)
+        }
+    }
+
+    /// Leaves the connection to an ``EngineIOWebSocketHandler``: the HTTP handlers are
+    /// removed (synchronously: they hold nothing for an upgrade request), the WebSocket
+    /// handler goes in with the 101 to write ahead of its first frame, and the decoder goes
+    /// last, passing the bytes it holds after the request on to the WebSocket handler.
+    private func switchToWebSocket(_ decision: WebSocketDecision, key: String, context: ChannelHandlerContext) {
+        guard let httpHandlers else { return }
+        let role: EngineIOWebSocketHandler.Role
+        let maxMessageSize: Int
+        switch decision {
+        case .newSession(let endpoint, let handshake):
+            role = .newSession(endpoint, handshake)
+            maxMessageSize = endpoint.configuration.maxPayload
+        case .upgrade(let session):
+            role = .upgrade(session)
+            maxMessageSize = session.endpoint.configuration.maxPayload
+        case .superfluous:
+            role = .superfluous
+            maxMessageSize = 125
+        }
+        state = .upgraded
+        let pipeline = context.pipeline.syncOperations
+        for handler in httpHandlers.others {
+            pipeline.removeHandler(handler, promise: nil)
+        }
+        let webSocket = EngineIOWebSocketHandler(
+            role: role,
+            eventLoop: context.eventLoop,
+            maxMessageSize: maxMessageSize,
+            handshakeResponse: WebSocketHandshake.switchingProtocols(key: key, allocator: context.channel.allocator)
+        )
+        do {
+            try pipeline.addHandler(webSocket)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        pipeline.removeHandler(context: context, promise: nil)
+        pipeline.removeHandler(httpHandlers.decoder, promise: nil)
     }
 
     // MARK: - Engine.IO requests
@@ -213,7 +328,7 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
             headers.add(name: "Access-Control-Max-Age", value: "86400")
             finish(status: .noContent, headers: headers, body: nil, keepAlive: keepAlive, context: context)
 
-        case .handshake:
+        case .handshake(.polling):
             let handshake = EngineIOHandshake(
                 uri: head.uri,
                 headers: head.headers,
@@ -277,10 +392,10 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
                 }
             }
 
-        case .upgrade(let sid):
-            // The upgrader refused this WebSocket: say why.
-            let error = endpoint.session(id: sid) == nil ? EngineIOHTTPError(.unknownSessionID) : EngineIOHTTPError(.badRequest)
-            respond(error: error, head: head, endpoint: endpoint, context: context)
+        case .handshake(.websocket), .upgrade:
+            // WebSocket requests are answered by `acceptWebSocket` (`kind.isWebSocket`).
+            assertionFailure("a WebSocket request reached dispatch")
+            respond(error: EngineIOHTTPError(.badRequest), head: head, endpoint: endpoint, context: context)
             state = .idle
         }
     }
@@ -329,7 +444,7 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
             .whenComplete { result in
                 guard let context = self.context else { return }
                 switch result {
-                case .success(let response) where response.stream != nil:
+                case .success(let response) where response.stream != nil && !self.answeringHEAD:
                     self.state = .streaming
                     var headers = response.headers
                     headers.remove(name: "Content-Length")
@@ -358,7 +473,7 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body, body.readableBytes > 0 {
+        if let body, body.readableBytes > 0, !answeringHEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
         if keepAlive {

@@ -16,6 +16,15 @@ enum EngineIORequestKind: Hashable {
 }
 
 extension EngineIORequestKind {
+    /// A WebSocket handshake or the upgrade of a polling session (asked for with the
+    /// WebSocket upgrade headers).
+    var isWebSocket: Bool {
+        switch self {
+        case .handshake(.websocket), .upgrade: true
+        default: false
+        }
+    }
+
     /// Classifies a request in the order the reference server checks it: transport, origin,
     /// then session or handshake rules.
     static func classify(

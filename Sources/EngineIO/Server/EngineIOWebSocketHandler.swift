@@ -4,9 +4,8 @@ import NIOCore
 /// Engine.IO packets and packets into frames.
 ///
 /// It does the framing itself (``WebSocketMessageParser``, ``WebSocketFrameWriter``) on raw
-/// bytes: NIO's upgrader still performs the handshake, and this handler is installed
-/// between it and NIO's frame codec, which is left unused (see
-/// ``EngineIOHTTPServer``). Lives on its channel's event loop, which may differ from the
+/// bytes; ``EngineIOHTTPHandler`` answers the opening handshake and installs it as the
+/// connection's only handler. Lives on its channel's event loop, which may differ from the
 /// session's when a polling session upgrades; packets hop to the session's loop and frames
 /// hop back.
 final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable {
@@ -49,15 +48,27 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     /// `write`); larger ones go out as header plus the payload buffer, uncopied.
     static let copyLimit = 16 * 1024
 
-    init(role: Role, eventLoop: EventLoop, maxMessageSize: Int) {
+    /// The HTTP 101 that completes the opening handshake, written ahead of the first frame
+    /// (the open packet, or the close frame of a superfluous WebSocket) in the same flush.
+    private var handshakeResponse: ByteBuffer?
+
+    init(role: Role, eventLoop: EventLoop, maxMessageSize: Int, handshakeResponse: ByteBuffer? = nil) {
         self.role = role
         self.eventLoop = eventLoop
         self.parser = WebSocketMessageParser(maxMessageSize: maxMessageSize)
+        self.handshakeResponse = handshakeResponse
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { start(context: context) }
+        guard context.channel.isActive else { return }
+        coalescingFlushes {
+            if let response = handshakeResponse {
+                handshakeResponse = nil
+                send(response, context: context)
+            }
+            start(context: context)
+        }
     }
 
     private func start(context: ChannelHandlerContext) {

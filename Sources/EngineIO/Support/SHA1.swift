@@ -1,7 +1,7 @@
 /// SHA-1 (FIPS 180-4 §6.1), for the one place the protocol needs it: a WebSocket
 /// handshake's `Sec-WebSocket-Accept` (RFC 6455 §4.2.2), a fixed transform of the client's
 /// key rather than a security function. swift-nio's own SHA-1 is internal to NIOWebSocket,
-/// whose upgrader Switchyard does not use (``EngineIOWebSocketUpgrader``).
+/// whose upgrader Switchyard does not use (``WebSocketHandshake``).
 struct SHA1 {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
     private var block: [UInt8] = []
