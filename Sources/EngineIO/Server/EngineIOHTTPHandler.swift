@@ -58,7 +58,7 @@ public struct HTTPResponseStream: Sendable {
 /// The HTTP side of Engine.IO: handshakes, long polls, posted packets, CORS and error
 /// replies, and the WebSocket opening handshake: an accepted upgrade writes the 101 itself
 /// (``WebSocketHandshake``), takes the HTTP handlers out of the pipeline synchronously and
-/// leaves the connection to ``EngineIOWebSocketHandler``, whose first write carries the 101
+/// leaves the connection to ``EngineIOWebSocketHandler``, whose first flush carries the 101
 /// and the Engine.IO open packet together.
 final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
@@ -274,9 +274,10 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
     }
 
     /// Leaves the connection to an ``EngineIOWebSocketHandler``: the HTTP handlers are
-    /// removed (synchronously: they hold nothing for an upgrade request), the WebSocket
-    /// handler goes in with the 101 to write ahead of its first frame, and the decoder goes
-    /// last, passing the bytes it holds after the request on to the WebSocket handler.
+    /// removed (synchronously: they hold nothing for an upgrade request), the 101 is written
+    /// (not flushed), the WebSocket handler goes in and flushes it with its first frame, and
+    /// the decoder goes last, passing the bytes it holds after the request on to the
+    /// WebSocket handler.
     private func switchToWebSocket(_ decision: WebSocketDecision, key: String, context: ChannelHandlerContext) {
         guard let httpHandlers else { return }
         let role: EngineIOWebSocketHandler.Role
@@ -297,12 +298,9 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
         for handler in httpHandlers.others {
             pipeline.removeHandler(handler, promise: nil)
         }
-        let webSocket = EngineIOWebSocketHandler(
-            role: role,
-            eventLoop: context.eventLoop,
-            maxMessageSize: maxMessageSize,
-            handshakeResponse: WebSocketHandshake.switchingProtocols(key: key, allocator: context.channel.allocator)
-        )
+        // Written now, flushed with the WebSocket handler's first frame (one `write`).
+        context.write(NIOAny(WebSocketHandshake.switchingProtocols(key: key, allocator: context.channel.allocator)), promise: nil)
+        let webSocket = EngineIOWebSocketHandler(role: role, eventLoop: context.eventLoop, maxMessageSize: maxMessageSize)
         do {
             try pipeline.addHandler(webSocket)
         } catch {

@@ -48,25 +48,20 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
     /// `write`); larger ones go out as header plus the payload buffer, uncopied.
     static let copyLimit = 16 * 1024
 
-    /// The HTTP 101 that completes the opening handshake, written ahead of the first frame
-    /// (the open packet, or the close frame of a superfluous WebSocket) in the same flush.
-    private var handshakeResponse: ByteBuffer?
-
-    init(role: Role, eventLoop: EventLoop, maxMessageSize: Int, handshakeResponse: ByteBuffer? = nil) {
+    init(role: Role, eventLoop: EventLoop, maxMessageSize: Int) {
         self.role = role
         self.eventLoop = eventLoop
         self.parser = WebSocketMessageParser(maxMessageSize: maxMessageSize)
-        self.handshakeResponse = handshakeResponse
     }
 
+    /// Starts the session. The first frame (the open packet, or the close frame of a
+    /// superfluous WebSocket) is flushed once `start` is done, together with the 101 that
+    /// ``EngineIOHTTPHandler`` wrote just before adding this handler.
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         guard context.channel.isActive else { return }
         coalescingFlushes {
-            if let response = handshakeResponse {
-                handshakeResponse = nil
-                send(response, context: context)
-            }
+            flushPending = true
             start(context: context)
         }
     }
