@@ -95,6 +95,30 @@ struct SocketIOPacketTests {
         #expect(SocketIOPacketEncoder.ack(namespace: "/x", ackID: 1, arguments: SocketIOArguments()).map(text) == [#"3/x,1[]"#])
     }
 
+    @Test("Ack ids and attachment counts are written in decimal, 0 through UInt64.max, and read back")
+    func decimalNumbers() throws {
+        for id: UInt64 in [0, 9, 10, 99, 100, 12_345, 1 << 32, UInt64.max - 1, UInt64.max] {
+            let encoded = SocketIOPacketEncoder.ack(namespace: "/", ackID: id, arguments: SocketIOArguments()).map(text)
+            #expect(encoded == ["3\(id)[]"])
+            #expect(try SocketIOPacket.decode(ByteBuffer(string: encoded[0])).ackID == id)
+        }
+        var args = SocketIOArguments()
+        args.attachments = Array(repeating: ByteBuffer(bytes: [1]), count: 10)
+        #expect(SocketIOPacketEncoder.event(namespace: "/", name: "e", arguments: args).map(text).first == #"510-["e"]"#)
+    }
+
+    @Test("Reserved event names are refused; names of the same lengths are not")
+    func reservedNames() throws {
+        for name in SocketIOPacket.reservedEventNames {
+            #expect(SocketIOPacket.isReservedEventName(name))
+            #expect(throws: SocketIOProtocolError.self) { try SocketIOPacket.decode(ByteBuffer(string: "2[\"\(name)\"]")) }
+        }
+        for name in ["connecT", "disconnecT", "newlistener", "connect_erroR", "disconnectinG", "removelistener", "", "e"] {
+            #expect(!SocketIOPacket.isReservedEventName(name))
+            #expect(try SocketIOPacket.decode(ByteBuffer(string: "2[\"\(name)\"]")).eventName == name)
+        }
+    }
+
     @Test("Arguments with attachments encode as binary packets followed by the attachments")
     func encodeBinary() throws {
         var args = try SocketIOArguments(jsonElements: #"{"_placeholder":true,"num":0}"#)

@@ -65,6 +65,19 @@ public struct SocketIOPacket: Sendable, Equatable {
     public static let reservedEventNames: Set<String> = [
         "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
     ]
+
+    /// Whether `name` is one of ``reservedEventNames``; checked on every event, so by length
+    /// first instead of hashing the name.
+    public static func isReservedEventName(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 7: name == "connect"
+        case 10: name == "disconnect"
+        case 11: name == "newListener"
+        case 13: name == "connect_error" || name == "disconnecting"
+        case 14: name == "removeListener"
+        default: false
+        }
+    }
 }
 
 /// Why a Socket.IO packet was refused; every case closes the connection.
@@ -237,7 +250,7 @@ extension SocketIOPacket {
         case .number(let number): name = number.literal
         default: throw .invalidPayload("the event name must be a string")
         }
-        guard !reservedEventNames.contains(name) else { throw .invalidPayload("reserved event name '\(name)'") }
+        guard !isReservedEventName(name) else { throw .invalidPayload("reserved event name '\(name)'") }
         return name
     }
 
@@ -263,7 +276,7 @@ public enum SocketIOPacketEncoder {
     static func writeHeader(type: SocketIOPacketType, namespace: String, ackID: UInt64?, attachmentCount: Int, into buffer: inout ByteBuffer) {
         if attachmentCount > 0 {
             buffer.writeInteger((type == .ack || type == .binaryAck ? SocketIOPacketType.binaryAck : .binaryEvent).digit)
-            buffer.writeString(String(attachmentCount))
+            buffer.writeDecimal(UInt64(attachmentCount))
             buffer.writeInteger(UInt8(ascii: "-"))
         } else {
             buffer.writeInteger(type.digit)
@@ -272,7 +285,7 @@ public enum SocketIOPacketEncoder {
             buffer.writeString(namespace)
             buffer.writeInteger(UInt8(ascii: ","))
         }
-        if let ackID { buffer.writeString(String(ackID)) }
+        if let ackID { buffer.writeDecimal(ackID) }
     }
 
     /// An EVENT (or BINARY_EVENT when there are attachments): `2<nsp,><id>["name",args…]`.
