@@ -498,6 +498,32 @@ struct EngineIOHandlerTests {
         #expect(response.bodyText.hasPrefix("{\"code\":\(code),"))
     }
 
+    @Test("A closed session is freed at once, long before its queued ping deadline passes")
+    func closedSessionIsFreed() throws {
+        var configuration = EngineIOConfiguration()
+        configuration.pingInterval = .seconds(25)
+        let endpoint = EngineIOServer(configuration: configuration, application: app, logger: Logger(label: "test"))
+        let server = EmbeddedServer(endpoints: [endpoint])
+        weak var session: EngineIOConnection?
+        do {
+            let connection = try server.connect()
+            let response = try #require(try connection.upgrade("/socket.io/?EIO=4&transport=websocket"))
+            #expect(response.status == 101)
+            let open = try decodeOpen(try #require(try connection.readTexts().first))
+            session = endpoint.session(id: open.sid)
+            #expect(session != nil)
+            try connection.sendText("close-me")
+            #expect(try connection.readFrames().last?.isClose == true)
+            try connection.sendFrame(opcode: 0x8, payload: [0x03, 0xE8])  // the client's close frame
+            server.run()
+            #expect(!connection.isActive)
+        }
+        // The WebSocket handler's close timeout (2 s) still holds the channel, and so the session.
+        server.advance(by: .seconds(3))
+        #expect(endpoint.sessionCount == 0)
+        #expect(session == nil)
+    }
+
     static let upgradeHeaders = [("Upgrade", "websocket"), ("Connection", "Upgrade")]
 
     @Test("A WebSocket request Node's ws would refuse gets ws's answer and the connection is closed; no session opens", arguments: [

@@ -16,10 +16,11 @@ struct TimerQueueTests {
         let loop = EmbeddedEventLoop()
         let queue = EventLoopTimerQueue(eventLoop: loop)
         let recorder = Recorder()
+        let slot = EventLoopTimerSlot(target: recorder)
         let start = loop.now
-        queue.schedule(at: start + .milliseconds(30), target: recorder, token: 3)
-        queue.schedule(at: start + .milliseconds(10), target: recorder, token: 1)
-        queue.schedule(at: start + .milliseconds(20), target: recorder, token: 2)
+        queue.schedule(at: start + .milliseconds(30), slot: slot, token: 3)
+        queue.schedule(at: start + .milliseconds(10), slot: slot, token: 1)
+        queue.schedule(at: start + .milliseconds(20), slot: slot, token: 2)
         loop.advanceTime(by: .milliseconds(9))
         #expect(recorder.fired.isEmpty)
         loop.advanceTime(by: .milliseconds(11))
@@ -34,8 +35,9 @@ struct TimerQueueTests {
         let loop = EmbeddedEventLoop()
         let queue = EventLoopTimerQueue(eventLoop: loop)
         let recorder = Recorder()
+        let slot = EventLoopTimerSlot(target: recorder)
         let deadline = loop.now + .milliseconds(5)
-        for token in 0..<10 { queue.schedule(at: deadline, target: recorder, token: UInt64(token)) }
+        for token in 0..<10 { queue.schedule(at: deadline, slot: slot, token: UInt64(token)) }
         loop.advanceTime(by: .milliseconds(5))
         #expect(recorder.fired.map(\.0) == Array(0..<10))
     }
@@ -45,8 +47,9 @@ struct TimerQueueTests {
         let loop = EmbeddedEventLoop()
         let queue = EventLoopTimerQueue(eventLoop: loop)
         let recorder = Recorder()
-        queue.schedule(at: loop.now + .seconds(10), target: recorder, token: 1)
-        queue.schedule(at: loop.now + .milliseconds(1), target: recorder, token: 2)
+        let slot = EventLoopTimerSlot(target: recorder)
+        queue.schedule(at: loop.now + .seconds(10), slot: slot, token: 1)
+        queue.schedule(at: loop.now + .milliseconds(1), slot: slot, token: 2)
         loop.advanceTime(by: .milliseconds(1))
         #expect(recorder.fired.map(\.0) == [2])
     }
@@ -57,15 +60,17 @@ struct TimerQueueTests {
         let queue = EventLoopTimerQueue(eventLoop: loop)
         final class Chain: EventLoopTimerTarget {
             let queue: EventLoopTimerQueue
+            var slot: EventLoopTimerSlot?
             var count = 0
             init(queue: EventLoopTimerQueue) { self.queue = queue }
             func timerFired(token: UInt64, now: NIODeadline) {
                 count += 1
-                if count < 3 { queue.schedule(at: now + .milliseconds(10), target: self, token: token) }
+                if count < 3 { queue.schedule(at: now + .milliseconds(10), slot: slot!, token: token) }
             }
         }
         let chain = Chain(queue: queue)
-        queue.schedule(at: loop.now + .milliseconds(10), target: chain, token: 0)
+        chain.slot = EventLoopTimerSlot(target: chain)
+        queue.schedule(at: loop.now + .milliseconds(10), slot: chain.slot!, token: 0)
         loop.advanceTime(by: .milliseconds(100))
         #expect(chain.count == 3)
     }
@@ -74,21 +79,42 @@ struct TimerQueueTests {
 @Suite("Per-loop timer queue memory")
 struct TimerQueueMemoryTests {
     final class Target: EventLoopTimerTarget {
-        func timerFired(token: UInt64, now: NIODeadline) {}
+        var slot: EventLoopTimerSlot?
+        var fired: [UInt64] = []
+        func timerFired(token: UInt64, now: NIODeadline) { fired.append(token) }
     }
 
-    @Test("A pending deadline does not keep its target alive")
-    func weakTargets() {
+    @Test("A released slot neither fires nor keeps its target alive; its entries drain when due")
+    func releasedSlot() {
         let loop = EmbeddedEventLoop()
         let queue = EventLoopTimerQueue(eventLoop: loop)
         weak var released: Target?
         do {
             let target = Target()
             released = target
-            queue.schedule(at: loop.now + .seconds(45), target: target, token: 0)
+            // The target owns its slot, as connections do: a cycle until release().
+            target.slot = EventLoopTimerSlot(target: target)
+            queue.schedule(at: loop.now + .seconds(45), slot: target.slot!, token: 0)
+            #expect(released != nil)
+            target.slot!.release()
         }
         #expect(released == nil)
         loop.advanceTime(by: .seconds(45))
         #expect(queue.count == 0)
+    }
+
+    @Test("An unreleased slot keeps its target until the deadline fires it")
+    func heldUntilFired() {
+        let loop = EmbeddedEventLoop()
+        let queue = EventLoopTimerQueue(eventLoop: loop)
+        weak var held: Target?
+        do {
+            let target = Target()
+            held = target
+            queue.schedule(at: loop.now + .seconds(1), slot: EventLoopTimerSlot(target: target), token: 7)
+        }
+        #expect(held != nil)
+        loop.advanceTime(by: .seconds(1))
+        #expect(held == nil)
     }
 }

@@ -23,6 +23,8 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
     private var probe: EngineIOWebSocketHandler?
 
     private var timerToken: UInt64 = 0
+    /// Released when the session leaves its endpoint (``leaveEndpoint()``).
+    private lazy var timerSlot = EventLoopTimerSlot(target: self)
     private var armedDeadline: NIODeadline?
 
     init(
@@ -134,7 +136,7 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
             request.reject(EngineIOHTTPError(.badRequest))
         case .respondAndFinish(let packets):
             request.respond(packets)
-            endpoint.remove(self)
+            leaveEndpoint()
         case .rejectClosed:
             request.reject(EngineIOHTTPError(.unknownSessionID))
         }
@@ -246,6 +248,12 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
 
     // MARK: - Timers
 
+    /// The session is over: out of the endpoint's table, and no deadline keeps it alive.
+    private func leaveEndpoint() {
+        endpoint.remove(self)
+        timerSlot.release()
+    }
+
     public func timerFired(token: UInt64, now: NIODeadline) {
         guard token == timerToken else { return }
         armedDeadline = nil
@@ -269,7 +277,7 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
             case .close(let action):
                 perform(action)
             case .finishClosing:
-                endpoint.remove(self)
+                leaveEndpoint()
             }
         }
     }
@@ -284,7 +292,7 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
         if let armedDeadline, armedDeadline <= next { return }
         timerToken &+= 1
         armedDeadline = next
-        timers.schedule(at: next, target: self, token: timerToken)
+        timers.schedule(at: next, slot: timerSlot, token: timerToken)
     }
 
     // MARK: - Performing actions
@@ -335,7 +343,7 @@ public final class EngineIOConnection: @unchecked Sendable, EventLoopTimerTarget
         if closeProbe { probe?.close() }
         webSocket = nil
         probe = nil
-        if !awaitFinalPoll { endpoint.remove(self) }
+        if !awaitFinalPoll { leaveEndpoint() }
         updateTimer()
         let handler = self.handler
         self.handler = nil

@@ -8,21 +8,47 @@ public protocol EventLoopTimerTarget: AnyObject {
     func timerFired(token: UInt64, now: NIODeadline)
 }
 
+/// A target's registration with an ``EventLoopTimerQueue``: the queue's entries hold the
+/// slot, and the slot holds its target until ``release()``.
+///
+/// The target keeps its slot (a cycle, ended by `release()` when the target is done: a
+/// session removed, a client or socket closed, an invocation finished), so a closed
+/// connection is freed at once instead of living on until its stale deadlines pass. The
+/// queue used to hold targets weakly instead; a weak reference gives its object a side
+/// table for good, and every retain and release of that object (a connection or a
+/// Socket.IO client, retained several times per event) then takes the runtime's slow path.
+///
+/// Confined to the queue's event loop.
+public final class EventLoopTimerSlot: @unchecked Sendable {
+    fileprivate private(set) var target: (any EventLoopTimerTarget)?
+
+    public init(target: any EventLoopTimerTarget) {
+        self.target = target
+    }
+
+    /// Ends the registration: deadlines still queued fire nothing, and the target is no
+    /// longer kept alive by them. On the queue's loop.
+    public func release() {
+        target = nil
+    }
+
+    public var isReleased: Bool { target == nil }
+}
+
 /// One timer queue per event loop, instead of one NIO scheduled task per connection.
 ///
 /// A scheduled task costs an allocation for the task, its promise and its closure each
 /// time it is armed; a connection re-arms its ping timer on every pong. Here a deadline is
 /// a 32-byte heap entry, the queue keeps a single scheduled task for its earliest
 /// deadline, and cancellation is lazy: a target recognises stale tokens and ignores them.
-/// Entries hold their targets weakly, so a closed connection is freed at once.
+/// Entries reach their targets through an ``EventLoopTimerSlot``.
 ///
 /// Confined to its event loop: every method must be called on `eventLoop`.
 public final class EventLoopTimerQueue: @unchecked Sendable {
     struct Entry: Comparable {
         var deadline: NIODeadline
         var sequence: UInt64
-        /// Weak: a closed connection must not live on until its stale deadlines pass.
-        weak var target: EventLoopTimerTarget?
+        let slot: EventLoopTimerSlot
         var token: UInt64
 
         static func < (lhs: Entry, rhs: Entry) -> Bool {
@@ -46,11 +72,12 @@ public final class EventLoopTimerQueue: @unchecked Sendable {
     /// Number of entries (including stale ones not yet due).
     public var count: Int { heap.count }
 
-    /// Calls `target.timerFired(token:now:)` on the event loop once `deadline` has passed.
-    public func schedule(at deadline: NIODeadline, target: EventLoopTimerTarget, token: UInt64) {
+    /// Calls `timerFired(token:now:)` on the slot's target on the event loop once
+    /// `deadline` has passed, unless the slot has been released by then.
+    public func schedule(at deadline: NIODeadline, slot: EventLoopTimerSlot, token: UInt64) {
         eventLoop.assertInEventLoop()
         sequence &+= 1
-        heap.insert(Entry(deadline: deadline, sequence: sequence, target: target, token: token))
+        heap.insert(Entry(deadline: deadline, sequence: sequence, slot: slot, token: token))
         if let armed, armed.deadline <= deadline { return }
         arm(for: deadline)
     }
@@ -69,7 +96,7 @@ public final class EventLoopTimerQueue: @unchecked Sendable {
         let now = eventLoop.now
         while let first = heap.min, first.deadline <= now {
             let entry = heap.removeMin()
-            entry.target?.timerFired(token: entry.token, now: now)
+            entry.slot.target?.timerFired(token: entry.token, now: now)
         }
         if let next = heap.min {
             if armed == nil || armed!.deadline > next.deadline { arm(for: next.deadline) }

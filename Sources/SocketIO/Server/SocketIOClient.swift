@@ -22,13 +22,15 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
     private(set) var parser: SocketIOParser?
 
     private static let connectTimeoutToken: UInt64 = 0
+    /// Released in ``didClose(reason:)``.
+    private lazy var timerSlot = EventLoopTimerSlot(target: self)
 
     init(server: SocketIOServer, connection: EngineIOConnection) {
         self.server = server
         self.connection = connection
         connection.timers.schedule(
             at: connection.eventLoop.now + server.configuration.connectTimeout,
-            target: self,
+            slot: timerSlot,
             token: Self.connectTimeoutToken
         )
     }
@@ -98,6 +100,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
     func didClose(reason: EngineIOCloseReason) {
         guard !closed else { return }
         closed = true
+        timerSlot.release()
         reconstructing = nil
         let reason = SocketIODisconnectReason(reason)
         let sockets = self.sockets

@@ -81,6 +81,14 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// Ack ids start at 1 per socket, as the reference servers number them.
     private var nextAckID: UInt64 = 1
     private var pendingAcks: [UInt64: @Sendable (Result<SocketIOArguments, SocketIOAckError>) -> Void] = [:]
+    /// Made by the first emit that waits for an ack; released in ``onClose(reason:)``.
+    private var ackTimerSlot: EventLoopTimerSlot?
+    private var timerSlot: EventLoopTimerSlot {
+        if let ackTimerSlot { return ackTimerSlot }
+        let slot = EventLoopTimerSlot(target: self)
+        ackTimerSlot = slot
+        return slot
+    }
     /// The offset of the last stored packet sent to the client (connection state recovery).
     var lastOffset: String?
     /// The recovery log's last sequence number when the socket joined (or was recovered).
@@ -188,7 +196,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
             self.nextAckID &+= 1
             self.pendingAcks[id] = ack
             let deadline = self.eventLoop.now + (timeout ?? self.namespace.server.configuration.ackTimeout)
-            self.client.connection.timers.schedule(at: deadline, target: self, token: id)
+            self.client.connection.timers.schedule(at: deadline, slot: self.timerSlot, token: id)
             let path = self.namespace.path
             if self.parser == .msgpack {
                 return self.sendRaw([SocketIOMessagePackEncoder.event(namespace: path, name: event, arguments: arguments, ackID: id)])
@@ -370,6 +378,7 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
             store.persist(session)
         }
         let leftRooms = namespace.adapter.remove(self)
+        ackTimerSlot?.release()
         let acks = pendingAcks
         pendingAcks = [:]
         for callback in acks.values { callback(.failure(.disconnected)) }

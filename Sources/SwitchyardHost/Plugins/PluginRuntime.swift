@@ -99,7 +99,9 @@ public final class PluginRuntime: Sendable {
         // Most operations answer during the call; only the others need a timeout. (If one
         // completes on another thread meanwhile, its timer finds the token spent and does nothing.)
         if !pending.finished {
-            socket.connection.timers.schedule(at: socket.eventLoop.now + operationTimeout, target: pending, token: token)
+            let slot = EventLoopTimerSlot(target: pending)
+            pending.timerSlot = slot
+            socket.connection.timers.schedule(at: socket.eventLoop.now + operationTimeout, slot: slot, token: token)
         }
     }
 
@@ -159,6 +161,7 @@ public final class PluginRuntime: Sendable {
     /// answers the client (ack or `error` event).
     func finish(_ pending: PendingInvocation, outcome: PluginOutcome) {
         pending.finished = true
+        pending.timerSlot?.release()
         defer {
             let outcome: AuditOutcome = pending.failed ? .error : .ok
             if audit.admitsEvent(outcome: outcome) {
@@ -307,6 +310,9 @@ final class PendingInvocation: EventLoopTimerTarget, @unchecked Sendable {
     var failedKind: String?
     /// Set by ``PluginRuntime/finish(_:outcome:)``; read and written on the socket's loop only.
     var finished = false
+    /// The operation timeout's registration (operations that did not answer during the call);
+    /// released when the invocation finishes.
+    var timerSlot: EventLoopTimerSlot?
 
     init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         self.runtime = runtime
