@@ -486,16 +486,36 @@ struct EngineIOHandlerTests {
         #expect(app.closeReasons == [.transportClose])
     }
 
-    @Test("A refused WebSocket gets the Engine.IO error reply instead of 101", arguments: [
-        ("/socket.io/?transport=websocket", 5), ("/socket.io/?EIO=abc&transport=websocket", 5),
-        ("/socket.io/?EIO=4", 0), ("/socket.io/?EIO=4&transport=abc", 0),
-        ("/socket.io/?EIO=4&transport=websocket&sid=unknown", 1),
+    /// engine.io `abortUpgrade` (lib/server.ts, socket.io monorepo d2d753fe): `HTTP/1.1 400 Bad
+    /// Request`, `Connection: close`, `Content-type: text/html`, the message as the body,
+    /// then the socket destroyed; the same 400 for every code, Forbidden included.
+    @Test("A WebSocket request Engine.IO refuses gets engine.io's abortUpgrade reply: 400, the message as text/html, closed", arguments: [
+        ("/socket.io/?transport=websocket", [], "Unsupported protocol version"),
+        ("/socket.io/?EIO=abc&transport=websocket", [], "Unsupported protocol version"),
+        ("/socket.io/?EIO=4", [], "Transport unknown"), ("/socket.io/?EIO=4&transport=abc", [], "Transport unknown"),
+        ("/socket.io/?EIO=4&transport=websocket&sid=unknown", [], "Session ID unknown"),
+        ("/socket.io/?EIO=4&transport=websocket", [("Origin", "https://evil-example.com")], "Origin not allowed"),
     ])
-    func refusedUpgrade(uri: String, code: Int) throws {
+    func refusedUpgrade(uri: String, headers: [(String, String)], message: String) throws {
         let connection = try server.connect()
-        let response = try #require(try connection.upgrade(uri))
+        let response = try #require(try connection.upgrade(uri, headers: headers))
         #expect(response.status == 400)
-        #expect(response.bodyText.hasPrefix("{\"code\":\(code),"))
+        #expect(response.bodyText == message)
+        #expect(response.header("Content-Type") == "text/html")
+        #expect(response.header("Connection") == "close")
+        #expect(response.header("Access-Control-Allow-Origin") == nil)
+        server.run()
+        #expect(!connection.isActive)
+        #expect(endpoint.sessionCount == 0)
+    }
+
+    @Test("An upgrade for an unknown sid is refused by Engine.IO before ws's checks run, as engine.io verifies first")
+    func unknownSessionBeforeWebSocketChecks() throws {
+        let connection = try server.connect()
+        let headers = Self.upgradeHeaders + [("Sec-WebSocket-Key", "not a key"), ("Sec-WebSocket-Version", "13")]
+        let response = try #require(try connection.request("GET", "/socket.io/?EIO=4&transport=websocket&sid=unknown", headers: headers))
+        #expect(response.status == 400)
+        #expect(response.bodyText == "Session ID unknown")
     }
 
     @Test("A closed session is freed at once, long before its queued ping deadline passes")
@@ -535,11 +555,14 @@ struct EngineIOHandlerTests {
         ("POST", "dGhlIHNhbXBsZSBub25jZQ==", "13", 405, "Invalid HTTP method"),
     ])
     func webSocketRefusedAsWsDoes(method: String, key: String, version: String, status: Int, message: String) throws {
+        // engine.io checks the method only for a handshake ("Bad handshake method"); an upgrade
+        // of an existing session reaches `ws`, which answers 405.
+        let sessions = method == "POST" ? 1 : 0
+        let uri = method == "POST" ? "/socket.io/?EIO=4&transport=websocket&sid=\(try openPollingSession(try server.connect()))" : "/socket.io/?EIO=4&transport=websocket"
         let connection = try server.connect()
         var headers = Self.upgradeHeaders
         if !key.isEmpty { headers.append(("Sec-WebSocket-Key", key)) }
         if !version.isEmpty { headers.append(("Sec-WebSocket-Version", version)) }
-        let uri = method == "POST" ? "/socket.io/?EIO=4&transport=websocket&sid=abc" : "/socket.io/?EIO=4&transport=websocket"
         let response = try #require(try connection.request(method, uri, headers: headers))
         #expect(response.status == status)
         #expect(response.bodyText == message)
@@ -548,7 +571,7 @@ struct EngineIOHandlerTests {
         #expect(response.header("Sec-WebSocket-Version") == (message.contains("Version") ? "13, 8" : nil))
         server.run()
         #expect(!connection.isActive)
-        #expect(endpoint.sessionCount == 0)
+        #expect(endpoint.sessionCount == sessions)
     }
 
     @Test("Sec-WebSocket-Version 8 is accepted, as ws accepts it")

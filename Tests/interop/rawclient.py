@@ -322,16 +322,13 @@ def websocket_url(ws_base, path, **params):
 
 
 def refused_upgrade(ws_base, path, **params):
-    """Attempts a WebSocket upgrade that must be refused; returns (status, JSON body)."""
+    """Attempts a WebSocket upgrade that must be refused; returns (status, headers, body text)."""
     url = websocket_url(ws_base, path, **params)
     try:
         socket = websocket.create_connection(url, timeout=REPLY_DEADLINE)
     except websocket.WebSocketBadStatusException as error:
-        body = error.resp_body or b""
-        try:
-            return error.status_code, json.loads(body)
-        except ValueError:
-            raise AssertionError(f"refused upgrade body is not JSON: {body!r}") from None
+        headers = {k.lower(): v for k, v in (error.resp_headers or {}).items()}
+        return error.status_code, headers, (error.resp_body or b"").decode("utf-8", "replace")
     socket.close()
     raise AssertionError(f"WebSocket upgrade to {url} was accepted (101), expected an HTTP error reply")
 
@@ -391,7 +388,12 @@ def assert_forceful_polling_close(polling, rounds=20):
 
 
 def assert_refused(ws_base, path, code, **params):
-    status, body = refused_upgrade(ws_base, path, **params)
-    assert (status, body) == (400, {"code": code, "message": ERROR_MESSAGES[code]}), (
-        f"refused upgrade {params}: HTTP {status} {body!r}, expected 400 code {code}"
+    """A refused WebSocket upgrade as the reference server answers it (engine.io
+    `abortUpgrade`, lib/server.ts): 400 for every code, `Connection: close`, `text/html`, the
+    error's message as the body; not the JSON object of a refused polling request."""
+    status, headers, body = refused_upgrade(ws_base, path, **params)
+    assert (status, body) == (400, ERROR_MESSAGES[code]), (
+        f"refused upgrade {params}: HTTP {status} {body!r}, expected 400 {ERROR_MESSAGES[code]!r}"
     )
+    assert headers.get("content-type") == "text/html", headers
+    assert headers.get("connection", "").lower() == "close", headers

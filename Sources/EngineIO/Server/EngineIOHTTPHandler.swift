@@ -160,7 +160,15 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
         )
         switch classified {
         case .failure(let error):
-            respond(error: error, head: head, endpoint: endpoint, context: context)
+            if head.headers.isWebSocketUpgrade {
+                abortUpgrade(error, context: context)
+            } else {
+                respond(error: error, head: head, endpoint: endpoint, context: context)
+            }
+            state = .discarding
+        case .success(.upgrade(let sid)) where endpoint.session(id: sid) == nil:
+            // engine.io's `verify` looks the sid up before `ws` sees the request.
+            abortUpgrade(EngineIOHTTPError(.unknownSessionID), context: context)
             state = .discarding
         case .success(let kind) where kind.isWebSocket:
             // `ws`'s own checks come after Engine.IO's (engine.io `Server.handleUpgrade`
@@ -245,8 +253,8 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
     private func acceptWebSocket(kind: EngineIORequestKind, head: HTTPRequestHead, key: String, endpoint: EngineIOServer, context: ChannelHandlerContext) {
         switch kind {
         case .upgrade(let sid):
-            guard let session = endpoint.session(id: sid) else {
-                respond(error: EngineIOHTTPError(.unknownSessionID), head: head, endpoint: endpoint, context: context)
+            guard let session = endpoint.session(id: sid) else {  // closed since the request's head
+                abortUpgrade(EngineIOHTTPError(.unknownSessionID), context: context)
                 state = .idle
                 return
             }
@@ -421,6 +429,14 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
             if origin != nil { headers.add(name: "Vary", value: "Origin") }
         }
         return headers
+    }
+
+    /// A WebSocket request Engine.IO refuses, answered as the reference server answers it
+    /// (engine.io `abortUpgrade` in `lib/server.ts`): 400 whatever the error code, the
+    /// error's message as a `text/html` body (not the JSON of a polling error), no CORS
+    /// headers, and the connection closed.
+    private func abortUpgrade(_ error: EngineIOHTTPError, context: ChannelHandlerContext) {
+        writeResponse(status: .badRequest, headers: ["Content-Type": "text/html"], body: ByteBuffer(string: error.message), keepAlive: false, context: context)
     }
 
     private func respond(error: EngineIOHTTPError, head: HTTPRequestHead, endpoint: EngineIOServer, context: ChannelHandlerContext) {
