@@ -115,6 +115,11 @@ public struct SocketIOBroadcast: Sendable {
         namespace.adapter.sockets(matching: options).map(\.id)
     }
 
+    /// The selected sockets on this node, in no particular order.
+    public func localSockets() -> [SocketIOSocket] {
+        namespace.adapter.sockets(matching: options)
+    }
+
     /// The ids of the selected sockets on every node of the cluster (this node's only with
     /// ``local`` or the local backplane). A cluster backplane waits for the answers of the
     /// nodes it knows to be alive, up to its request timeout, and returns what it has.

@@ -11,13 +11,15 @@ import Synchronization
 
 /// Reads sockets on their own event loops, one task per loop, never per socket.
 enum SocketSnapshot {
-    /// Every connected socket of every namespace on this node (admin namespaces included).
-    static func sockets(of socketIO: SocketIOServer) -> [SocketIOSocket] {
+    /// Every connected socket of every namespace on this node (admin namespaces included),
+    /// by namespace path and id when `sorted` (what a listing shows), else in no order (what
+    /// counting needs: sorting 10,000 ids was a quarter of the console's once-a-second cost).
+    static func sockets(of socketIO: SocketIOServer, sorted: Bool = true) -> [SocketIOSocket] {
         var sockets: [SocketIOSocket] = []
-        for namespace in socketIO.namespaces.sorted(by: { $0.path < $1.path }) {
-            for id in namespace.broadcast.local.localSocketIDs().sorted() {
-                if let socket = namespace.socket(id: id) { sockets.append(socket) }
-            }
+        let namespaces = sorted ? socketIO.namespaces.sorted(by: { $0.path < $1.path }) : socketIO.namespaces
+        for namespace in namespaces {
+            let local = namespace.broadcast.local.localSockets()
+            sockets.append(contentsOf: sorted ? local.sorted(by: { $0.id < $1.id }) : local)
         }
         return sockets
     }
@@ -141,25 +143,27 @@ final class AdminConsole: Sendable {
     static func count(_ readings: [SocketReading], after last: [SocketKey: (Int, Int)], into sample: inout Sample) -> [SocketKey: (Int, Int)] {
         var counts: [SocketKey: (Int, Int)] = [:]
         counts.reserveCapacity(readings.count)
+        var stayed = 0
         for reading in readings {
             let before = last[reading.key]
-            if before == nil { sample.connects += 1 }
+            if before == nil { sample.connects += 1 } else { stayed += 1 }
             let eventsInBefore = before.map { $0.0 <= reading.eventsIn ? $0.0 : 0 } ?? 0
             let eventsOutBefore = before.map { $0.1 <= reading.eventsOut ? $0.1 : 0 } ?? 0
             sample.eventsIn += reading.eventsIn - eventsInBefore
             sample.eventsOut += reading.eventsOut - eventsOutBefore
             counts[reading.key] = (reading.eventsIn, reading.eventsOut)
         }
-        sample.disconnects += last.keys.filter { counts[$0] == nil }.count
+        // Keys are unique on both sides, so whatever of `last` was not read again has left.
+        sample.disconnects += last.count - stayed
         return counts
     }
 
     func tick() async {
         let now = AdminUI.nowMilliseconds()
-        let sockets = SocketSnapshot.sockets(of: socketIO)
         // Connections are described only while a console is watching; counting is all the
         // history needs.
         let describing = streamCount > 0
+        let sockets = SocketSnapshot.sockets(of: socketIO, sorted: describing)
         let readings = await SocketSnapshot.read(sockets) { socket in
             SocketReading(
                 key: SocketKey(namespace: socket.namespace.path, id: socket.id), eventsIn: socket.traffic.eventsIn, eventsOut: socket.traffic.eventsOut,
