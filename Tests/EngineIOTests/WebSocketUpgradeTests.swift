@@ -1,3 +1,4 @@
+import NIOHTTP1
 import Testing
 
 @testable import EngineIO
@@ -34,5 +35,39 @@ struct WebSocketUpgradeTests {
     func acceptOfTheRFCExample() {
         // RFC 6455 §1.3.
         #expect(WebSocketHandshake.accept(key: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    }
+
+    /// The one-pass reading must see what `HTTPHeaders[canonicalForm:]` and the lookups it
+    /// replaced saw: compared with them on every combination of these values.
+    @Test("The handshake's one pass over the headers reads what NIO's canonical-form lookups read")
+    func requestHeadersMatchCanonicalForm() {
+        let keyValues: [[String]] = [
+            [], ["dGhlIHNhbXBsZSBub25jZQ=="], ["  dGhlIHNhbXBsZSBub25jZQ==\t"], [""], ["   "], ["a,b"], [",dGhlIHNhbXBsZSBub25jZQ==,"],
+            ["dGhlIHNhbXBsZSBub25jZQ==", "x3JJHMbDL1EzLkh9GBhXDw=="], ["dGhlIHNhbXBsZSBub25jZQ==", ""], [",", "k"],
+        ]
+        let connectionValues: [[String]] = [[], ["Upgrade"], ["keep-alive, UPGRADE"], ["keep-alive"], ["upgrade2"], ["close", " upgrade "]]
+        let upgradeValues: [[String]] = [[], ["websocket"], ["WebSocket"], ["websocket, h2c"], ["h2c", "websocket"], [" websocket"]]
+        for keys in keyValues {
+            for connection in connectionValues {
+                for upgrade in upgradeValues {
+                    var headers = HTTPHeaders()
+                    for value in connection { headers.add(name: "Connection", value: value) }
+                    for value in upgrade { headers.add(name: "upgrade", value: value) }
+                    for value in keys {
+                        headers.add(name: "Sec-WebSocket-Key", value: value)
+                        headers.add(name: "SEC-WEBSOCKET-VERSION", value: value)
+                    }
+                    headers.add(name: "Host", value: "example.com")
+                    let read = WebSocketHandshake.RequestHeaders(headers)
+                    let canonicalKey = headers[canonicalForm: "sec-websocket-key"]
+                    #expect(read.key.onlyElement == (canonicalKey.count == 1 ? canonicalKey[0] : nil), "\(keys)")
+                    let canonicalVersion = headers[canonicalForm: "sec-websocket-version"]
+                    #expect(read.version.onlyElement == (canonicalVersion.count == 1 ? canonicalVersion[0] : nil), "\(keys)")
+                    let upgradeBefore = headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+                        && headers["upgrade"].contains { $0.lowercased() == "websocket" }
+                    #expect(read.isUpgrade == upgradeBefore, "\(connection) \(upgrade)")
+                }
+            }
+        }
     }
 }

@@ -151,16 +151,18 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
             return
         }
         let origin = head.headers.first(name: "origin")
+        let upgradeHeaders = WebSocketHandshake.RequestHeaders(head.headers)
+        let isWebSocketUpgrade = upgradeHeaders.isUpgrade
         let classified = EngineIORequestKind.classify(
             method: head.method,
             target: target,
             origin: origin,
-            isWebSocketUpgrade: head.headers.isWebSocketUpgrade,
+            isWebSocketUpgrade: isWebSocketUpgrade,
             configuration: endpoint.configuration
         )
         switch classified {
         case .failure(let error):
-            if head.headers.isWebSocketUpgrade {
+            if isWebSocketUpgrade {
                 abortUpgrade(error, context: context)
             } else {
                 respond(error: error, head: head, endpoint: endpoint, context: context)
@@ -173,7 +175,7 @@ final class EngineIOHTTPHandler: ChannelInboundHandler, RemovableChannelHandler,
         case .success(let kind) where kind.isWebSocket:
             // `ws`'s own checks come after Engine.IO's (engine.io `Server.handleUpgrade`
             // verifies, then delegates to `ws.handleUpgrade`).
-            switch WebSocketHandshake.validate(method: head.method, headers: head.headers) {
+            switch WebSocketHandshake.validate(method: head.method, headers: upgradeHeaders) {
             case .success(let key):
                 state = .webSocket(endpoint, kind, head, key: key)
             case .failure(let refusal):

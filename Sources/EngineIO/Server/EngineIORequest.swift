@@ -60,10 +60,3 @@ extension EngineIORequestKind {
     }
 }
 
-extension HTTPHeaders {
-    /// Whether the request asks to switch to WebSocket.
-    var isWebSocketUpgrade: Bool {
-        self[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
-            && self["upgrade"].contains { $0.lowercased() == "websocket" }
-    }
-}
