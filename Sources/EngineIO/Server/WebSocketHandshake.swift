@@ -47,15 +47,12 @@ enum WebSocketHandshake {
         // `ws`: /^[+/0-9A-Za-z]{22}==$/ — the base64 of 16 bytes. A repeated header is
         // joined with ", " by Node, which then fails the pattern: so must exactly one.
         guard let key = headers.key.onlyElement, isValidKey(key) else { return .failure(.key) }
-        // `ws`: `+header` (JavaScript's Number) must be 8 or 13; "13", " 13 " and "13.0" alike.
-        guard let versionText = headers.version.onlyElement, let version = Double(trimmed(versionText)),
+        // `ws`: `+header` (JavaScript's Number) must be 8 or 13; "13", " 13 " and "13.0" alike
+        // (the element is trimmed already).
+        guard let versionText = headers.version.onlyElement, let version = Double(versionText),
             version == 13 || version == 8
         else { return .failure(.version) }
         return .success(String(key))
-    }
-
-    static func validate(method: HTTPMethod, headers: HTTPHeaders) -> Result<String, Refusal> {
-        validate(method: method, headers: RequestHeaders(headers))
     }
 
     /// The four headers the opening handshake reads, found in one pass over the request's
@@ -144,12 +141,6 @@ enum WebSocketHandshake {
             }
             return index == bytes.count
         }
-    }
-
-    private static func trimmed(_ text: Substring) -> Substring {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }
-        return text[first...last]
     }
 
     static func isValidKey(_ key: Substring) -> Bool {

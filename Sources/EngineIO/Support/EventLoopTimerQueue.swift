@@ -31,8 +31,6 @@ public final class EventLoopTimerSlot: @unchecked Sendable {
     public func release() {
         target = nil
     }
-
-    public var isReleased: Bool { target == nil }
 }
 
 /// One timer queue per event loop, instead of one NIO scheduled task per connection.

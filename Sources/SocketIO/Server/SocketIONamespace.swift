@@ -112,7 +112,7 @@ public struct SocketIOBroadcast: Sendable {
 
     /// The ids of the selected sockets on this node.
     public func localSocketIDs() -> [String] {
-        namespace.adapter.sockets(matching: options).map(\.id)
+        localSockets().map(\.id)
     }
 
     /// The selected sockets on this node, in no particular order.

@@ -81,7 +81,8 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// Ack ids start at 1 per socket, as the reference servers number them.
     private var nextAckID: UInt64 = 1
     private var pendingAcks: [UInt64: @Sendable (Result<SocketIOArguments, SocketIOAckError>) -> Void] = [:]
-    /// Made by the first emit that waits for an ack; released in ``onClose(reason:)``.
+    /// Made by the first emit that waits for an ack; released in ``onClose(reason:)``. Not a
+    /// `lazy var`: most sockets never wait for an ack, and releasing one would create it.
     private var ackTimerSlot: EventLoopTimerSlot?
     private var timerSlot: EventLoopTimerSlot {
         if let ackTimerSlot { return ackTimerSlot }
