@@ -452,6 +452,47 @@ public enum RawJSON {
         try reader.expectEnd()
     }
 
+    /// Validates a top-level JSON array and counts its elements, without recording where
+    /// each one is: `span` runs from the first counted element's first byte to the last
+    /// one's last byte (empty, at the closing bracket, when none is counted).
+    ///
+    /// With `offset` 0 the whole array is read. Otherwise `offset` is where a caller that
+    /// already read the opening bracket and one or more elements stopped (just after an
+    /// element); the rest is read from there and only its elements are counted.
+    ///
+    /// Throws when the document is not exactly one array.
+    public static func scanArray(
+        _ bytes: UnsafeRawBufferPointer, resumingAt offset: Int = 0, depthLimit: Int = JSONReader.defaultDepthLimit
+    ) throws(JSONParseError) -> (count: Int, span: Range<Int>) {
+        var reader = JSONReader(bytes: bytes, depthLimit: depthLimit)
+        var count = 0
+        var start = 0
+        var end = 0
+        if offset == 0 {
+            try reader.expect(UInt8(ascii: "["))
+            reader.depth = 1
+            if !reader.consume(UInt8(ascii: "]")) {
+                let first = try reader.skipValue()
+                (start, end, count) = (first.lowerBound, first.upperBound, 1)
+                while reader.consume(UInt8(ascii: ",")) { end = try reader.skipValue().upperBound; count += 1 }
+                try reader.expect(UInt8(ascii: "]"))
+            }
+        } else {
+            reader.index = offset
+            reader.depth = 1
+            while reader.consume(UInt8(ascii: ",")) {
+                let element = try reader.skipValue()
+                if count == 0 { start = element.lowerBound }
+                end = element.upperBound
+                count += 1
+            }
+            try reader.expect(UInt8(ascii: "]"))
+        }
+        if count == 0 { (start, end) = (reader.index - 1, reader.index - 1) }
+        try reader.expectEnd()
+        return (count, start..<end)
+    }
+
     /// The byte ranges of the elements of a top-level JSON array, each validated.
     ///
     /// Throws when the document is not exactly one array.

@@ -34,6 +34,19 @@ struct SocketIOPacketTests {
         #expect(arguments.value(at: 2) == ["3": [true]])
     }
 
+    @Test("EVENT arguments are read on from the end of the name, whitespace and all")
+    func eventWhitespace() throws {
+        let packet = try decode(#"2[ "ev" , 1 ,"x" , [2] ]"#)
+        #expect(packet.eventName == "ev")
+        let arguments = try #require(packet.arguments)
+        #expect(arguments.count == 3)
+        #expect(String(buffer: arguments.json) == #"1 ,"x" , [2]"#)
+        #expect(String(buffer: arguments.rawElement(at: 1)) == #""x""#)
+        #expect(arguments.value(at: 2) == [2])
+        #expect(arguments.value(at: 3) == nil)
+        #expect(arguments.values() == [1, "x", [2]])
+    }
+
     @Test("EVENT with namespace and ack id, and with no arguments")
     func eventWithAck() throws {
         let packet = try decode(#"2/chat,456["hi"]"#)
@@ -68,6 +81,7 @@ struct SocketIOPacketTests {
         "", "7", "a", "abc", "2", "2{}", "2[]", "2[1", "2abc[\"x\"]", "2[\"connect\"]", "2[\"disconnecting\"]",
         "2[{}]", "2[null]", "3", "3{}", "1{}", "0[]", "0\"x\"", "0{", "5[\"x\"]", "5-[\"x\"]", "5x-[\"x\"]",
         "511-[\"x\"]", "4", "4[1]", "2/chat[\"x\"", "218446744073709551616[\"x\"]", "2[\"x\"]]",
+        "2[\"x\" 1]", "2[\"x\",]", "2[\"x\",1,]", "2[\"x\"] 5", "2[\"x\",{]", "3[1,]",
     ])
     func refuse(text: String) {
         #expect(throws: SocketIOProtocolError.self) { try decode(text) }

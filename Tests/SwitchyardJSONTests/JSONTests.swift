@@ -79,6 +79,26 @@ struct JSONTests {
         #expect(throws: JSONParseError.self) { try [UInt8]("[1,{]".utf8).withUnsafeBytes { try RawJSON.splitArray($0) } }
     }
 
+    @Test("Scanning an array counts and validates its elements, from the start or after a prefix the caller read")
+    func scanArray() throws {
+        func scan(_ text: String, from offset: Int = 0) throws -> (Int, String) {
+            let bytes = Array(text.utf8)
+            let (count, span) = try bytes.withUnsafeBytes { try RawJSON.scanArray($0, resumingAt: offset) }
+            return (count, String(decoding: bytes[span], as: UTF8.self))
+        }
+        let text = #"[ "ev" , {"a":[1,2]},3.5,"x,y" ]"#
+        #expect(try scan(text) == (4, #""ev" , {"a":[1,2]},3.5,"x,y""#))
+        // Resuming after `[ "ev"` (offset 6): the three elements after it.
+        #expect(try scan(text, from: 6) == (3, #"{"a":[1,2]},3.5,"x,y""#))
+        #expect(try scan(#"["ev"]"#, from: 5) == (0, ""))
+        #expect(try scan("[ ]") == (0, ""))
+        for bad in ["{}", "[1,{]", "[1,]", "[1 2]", "[1]]", "[1] x", "["] {
+            #expect(throws: JSONParseError.self, "\(bad)") { try scan(bad) }
+        }
+        #expect(throws: JSONParseError.self) { try scan(#"["ev" 1]"#, from: 5) }
+        #expect(throws: JSONParseError.self) { try scan(#"["ev",]"#, from: 5) }
+    }
+
     @Test("The writer escapes quotes, backslashes and control characters only")
     func writerEscaping() {
         var bytes: [UInt8] = []

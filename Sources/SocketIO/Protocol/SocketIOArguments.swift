@@ -20,53 +20,51 @@ import SwitchyardJSON
 public struct SocketIOArguments: Sendable, Equatable {
     /// The elements as JSON, comma-separated, without the surrounding brackets.
     public private(set) var json: ByteBuffer
-    /// Each element's byte range within `json` (offsets from its reader index).
-    private var ranges: [Range<Int>]
+    /// How many elements `json` holds.
+    public private(set) var count: Int
     /// Binary attachments, in placeholder order.
     public var attachments: [ByteBuffer]
+
+    // Only the count is kept, not where each element is: most arguments are passed on
+    // whole (to an operation, back in an ack), and the few reads of one element scan for it
+    // in bytes already validated.
 
     /// No arguments.
     public init() {
         self.json = ByteBuffer()
-        self.ranges = []
+        self.count = 0
         self.attachments = []
     }
 
     /// Arguments from values.
     public init(_ values: [JSONValue], attachments: [ByteBuffer] = []) {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(values.count)
         for (index, value) in values.enumerated() {
             if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-            let start = buffer.readableBytes
             value.write(to: &buffer)
-            ranges.append(start..<buffer.readableBytes)
         }
         self.json = buffer
-        self.ranges = ranges
+        self.count = values.count
         self.attachments = attachments
     }
 
-    /// Splits a JSON array (validating it) into arguments that reference its bytes.
+    /// Validates a JSON array; the arguments reference its bytes.
     public init(splittingArray array: ByteBuffer) throws(SocketIOProtocolError) {
-        var elements: [Range<Int>]
+        try self.init(array: array, resumingAt: 0)
+    }
+
+    /// Validates the rest of a JSON array whose start, up to `offset` (just after an
+    /// element), the caller has read: how an EVENT's arguments follow its name.
+    init(array: ByteBuffer, resumingAt offset: Int) throws(SocketIOProtocolError) {
+        let scanned: (count: Int, span: Range<Int>)
         do throws(JSONParseError) {
-            elements = try array.withUnsafeReadableBytes { bytes throws(JSONParseError) in try RawJSON.splitArray(bytes) }
+            scanned = try array.withUnsafeReadableBytes { bytes throws(JSONParseError) in try RawJSON.scanArray(bytes, resumingAt: offset) }
         } catch {
             throw .invalidPayload(error.description)
         }
+        self.json = array.getSlice(at: array.readerIndex + scanned.span.lowerBound, length: scanned.span.count)!
+        self.count = scanned.count
         self.attachments = []
-        guard let first = elements.first, let last = elements.last else {
-            self.json = ByteBuffer()
-            self.ranges = []
-            return
-        }
-        self.json = array.getSlice(at: array.readerIndex + first.lowerBound, length: last.upperBound - first.lowerBound)!
-        // Rebased in place: the array is ours alone, so no copy.
-        let base = first.lowerBound
-        for index in elements.indices { elements[index] = (elements[index].lowerBound - base)..<(elements[index].upperBound - base) }
-        self.ranges = elements
     }
 
     /// Arguments from JSON text of comma-separated values (`1,"two"`); validated.
@@ -74,48 +72,53 @@ public struct SocketIOArguments: Sendable, Equatable {
         try self.init(splittingArray: ByteBuffer(string: "[" + text + "]"))
     }
 
-    public var count: Int { ranges.count }
-    public var isEmpty: Bool { ranges.isEmpty }
+    public var isEmpty: Bool { count == 0 }
 
-    /// Removes the first element and returns its raw JSON (how an EVENT payload gives up
-    /// its event name).
-    mutating func removeFirst() -> ByteBuffer? {
-        guard !ranges.isEmpty else { return nil }
-        let first = rawElement(at: 0)
-        if ranges.count == 1 {
-            json = json.getSlice(at: json.readerIndex, length: 0)!
-            ranges = []
-        } else {
-            let nextStart = ranges[1].lowerBound
-            json = json.getSlice(at: json.readerIndex + nextStart, length: json.readableBytes - nextStart)!
-            ranges.removeFirst()
-            for index in ranges.indices { ranges[index] = (ranges[index].lowerBound - nextStart)..<(ranges[index].upperBound - nextStart) }
+    /// Where element `index` is in `json` (offsets from its reader index), and where the
+    /// next one starts (past the comma). The bytes were validated when the arguments were
+    /// built or received, so this cannot fail for an index below `count`.
+    private func locate(_ index: Int) -> (element: Range<Int>, next: Int) {
+        json.withUnsafeReadableBytes { bytes in
+            var reader = JSONReader(bytes: bytes)
+            var element = 0..<0
+            for _ in 0...index {
+                element = (try? reader.skipValue()) ?? element
+                _ = reader.consume(UInt8(ascii: ","))
+            }
+            reader.skipWhitespace()
+            return (element, reader.offset)
         }
+    }
+
+    /// Removes the first element and returns its raw JSON.
+    mutating func removeFirst() -> ByteBuffer? {
+        guard count > 0 else { return nil }
+        let (element, next) = locate(0)
+        let first = json.getSlice(at: json.readerIndex + element.lowerBound, length: element.count)!
+        json = json.getSlice(at: json.readerIndex + next, length: json.readableBytes - next)!
+        count -= 1
         return first
     }
 
     /// The arguments after the first `k` (attachments are kept whole: placeholders in the
     /// remaining elements still number them).
     public func dropFirst(_ k: Int = 1) -> SocketIOArguments {
-        guard k < count else { return SocketIOArguments(json: ByteBuffer(), ranges: [], attachments: attachments) }
+        guard k < count else { return SocketIOArguments(json: ByteBuffer(), count: 0, attachments: attachments) }
         guard k > 0 else { return self }
-        let start = ranges[k].lowerBound
-        return SocketIOArguments(
-            json: json.getSlice(at: json.readerIndex + start, length: json.readableBytes - start)!,
-            ranges: ranges[k...].map { ($0.lowerBound - start)..<($0.upperBound - start) },
-            attachments: attachments
-        )
+        let start = locate(k - 1).next
+        return SocketIOArguments(json: json.getSlice(at: json.readerIndex + start, length: json.readableBytes - start)!, count: count - k, attachments: attachments)
     }
 
-    private init(json: ByteBuffer, ranges: [Range<Int>], attachments: [ByteBuffer]) {
+    private init(json: ByteBuffer, count: Int, attachments: [ByteBuffer]) {
         self.json = json
-        self.ranges = ranges
+        self.count = count
         self.attachments = attachments
     }
 
     /// The raw JSON of one element.
     public func rawElement(at index: Int) -> ByteBuffer {
-        let range = ranges[index]
+        precondition(index >= 0 && index < count, "argument index \(index) out of range 0..<\(count)")
+        let range = locate(index).element
         return json.getSlice(at: json.readerIndex + range.lowerBound, length: range.count)!
     }
 
@@ -123,8 +126,8 @@ public struct SocketIOArguments: Sendable, Equatable {
     ///
     /// Never fails otherwise: arguments are validated when they are built or received.
     public func value(at index: Int) -> JSONValue? {
-        guard ranges.indices.contains(index) else { return nil }
-        let range = ranges[index]
+        guard index >= 0, index < count else { return nil }
+        let range = locate(index).element
         return try? json.withUnsafeReadableBytes { bytes throws(JSONParseError) in
             try JSONValue(parsing: UnsafeRawBufferPointer(rebasing: bytes[range]))
         }
@@ -132,7 +135,14 @@ public struct SocketIOArguments: Sendable, Equatable {
 
     /// All elements, decoded.
     public func values() -> [JSONValue] {
-        (0..<count).compactMap { value(at: $0) }
+        guard count > 0 else { return [] }
+        return (try? json.withUnsafeReadableBytes { bytes throws(JSONParseError) -> [JSONValue] in
+            var reader = JSONReader(bytes: bytes)
+            var values: [JSONValue] = []
+            values.reserveCapacity(count)
+            repeat { values.append(try reader.readValue()) } while reader.consume(UInt8(ascii: ","))
+            return values
+        }) ?? []
     }
 
     /// The arguments as a JSON array text (for logs and tests).
@@ -141,7 +151,6 @@ public struct SocketIOArguments: Sendable, Equatable {
     }
 
     public static func == (lhs: SocketIOArguments, rhs: SocketIOArguments) -> Bool {
-        lhs.json.readableBytesView.elementsEqual(rhs.json.readableBytesView) && lhs.ranges == rhs.ranges
-            && lhs.attachments == rhs.attachments
+        lhs.count == rhs.count && lhs.json.readableBytesView.elementsEqual(rhs.json.readableBytesView) && lhs.attachments == rhs.attachments
     }
 }

@@ -36,6 +36,9 @@ public struct SocketIOPacket: Sendable, Equatable {
     /// The raw JSON array of an EVENT or ACK whose arguments are not decoded yet
     /// (see ``decodeHeader(_:maxAttachments:)``).
     public var undecodedArguments: ByteBuffer?
+    /// Where the arguments of an undecoded EVENT go on after its name, in
+    /// ``undecodedArguments``.
+    private var argumentsOffset = 0
 
     /// Bytes of the JSON payload as received (event name included), before any decoding.
     public var payloadByteCount: Int {
@@ -210,7 +213,7 @@ extension SocketIOPacket {
             self.payload = payload
         case .event, .binaryEvent:
             guard let payload else { throw .invalidPayload("missing") }
-            self.eventName = try Self.eventName(of: payload)
+            (self.eventName, self.argumentsOffset) = try Self.eventName(of: payload)
             self.undecodedArguments = payload
         case .ack, .binaryAck:
             guard let payload else { throw .invalidPayload("missing") }
@@ -225,20 +228,22 @@ extension SocketIOPacket {
     /// Does nothing when they are already decoded.
     public mutating func decodeArguments() throws(SocketIOProtocolError) {
         guard let raw = undecodedArguments else { return }
-        var arguments = try SocketIOArguments(splittingArray: raw)
-        if type == .event || type == .binaryEvent { _ = arguments.removeFirst() }
-        self.arguments = arguments
+        // An event's name was read by `decodeHeader`: the scan goes on after it.
+        self.arguments = try SocketIOArguments(array: raw, resumingAt: type == .event || type == .binaryEvent ? argumentsOffset : 0)
         self.undecodedArguments = nil
     }
 
-    /// Reads only the first element of an EVENT array: the event name.
-    static func eventName(of payload: ByteBuffer) throws(SocketIOProtocolError) -> String {
+    /// Reads only the first element of an EVENT array: the event name, and the offset just
+    /// after it, where the arguments go on.
+    static func eventName(of payload: ByteBuffer) throws(SocketIOProtocolError) -> (name: String, end: Int) {
         let value: JSONValue
+        let end: Int
         do throws(JSONParseError) {
-            value = try payload.withUnsafeReadableBytes { bytes throws(JSONParseError) -> JSONValue in
+            (value, end) = try payload.withUnsafeReadableBytes { bytes throws(JSONParseError) -> (JSONValue, Int) in
                 var reader = JSONReader(bytes: bytes)
                 try reader.expect(UInt8(ascii: "["))
-                return try reader.readValue()
+                let value = try reader.readValue()
+                return (value, reader.offset)
             }
         } catch {
             if case .unexpectedByte(UInt8(ascii: "]")) = error.reason { throw .invalidPayload("an event needs a name") }
@@ -251,7 +256,7 @@ extension SocketIOPacket {
         default: throw .invalidPayload("the event name must be a string")
         }
         guard !isReservedEventName(name) else { throw .invalidPayload("reserved event name '\(name)'") }
-        return name
+        return (name, end)
     }
 
     /// Validates one JSON value; returns its first byte.

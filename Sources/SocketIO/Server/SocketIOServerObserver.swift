@@ -8,7 +8,10 @@ import EngineIO
 /// happens (the connection's event loop, or the thread that joined a room), so an
 /// implementation must be cheap and thread-safe and must not call back into the socket
 /// synchronously.
-public protocol SocketIOServerObserver: Sendable {
+///
+/// Class-bound: the server reads its observer on every message, and a class existential
+/// is one reference to retain where a value existential is a box to copy.
+public protocol SocketIOServerObserver: AnyObject, Sendable {
     /// An Engine.IO session opened.
     func sessionOpened(_ connection: EngineIOConnection)
     /// An Engine.IO session closed; `transport` is the one it was on when it closed.

@@ -34,7 +34,29 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     public internal(set) var recoveryFailure: SocketIORecoveryFailure?
 
     /// Application state attached to the socket (confined to ``eventLoop``).
-    public var userInfo: (any Sendable)?
+    public var userInfo: (any Sendable)? {
+        get { userInfoObject ?? userInfoValue }
+        set {
+            // A class instance is kept as a plain reference, so ``userInfo(as:)`` can read it
+            // on every event without copying an existential and casting it.
+            if let newValue, type(of: newValue) is AnyObject.Type {
+                userInfoObject = (newValue as! AnyObject & Sendable)
+                userInfoValue = nil
+            } else {
+                userInfoObject = nil
+                userInfoValue = newValue
+            }
+        }
+    }
+    private var userInfoObject: (AnyObject & Sendable)?
+    private var userInfoValue: (any Sendable)?
+
+    /// ``userInfo`` when it is an instance of exactly the class `type` (not a subclass);
+    /// nil otherwise. The read a handler does on every event: one type comparison.
+    public func userInfo<Info: AnyObject & Sendable>(as type: Info.Type) -> Info? {
+        guard let object = userInfoObject, ObjectIdentifier(Swift.type(of: object)) == ObjectIdentifier(type) else { return nil }
+        return unsafeDowncast(object, to: type)
+    }
 
     private let dataBox = NIOLockedValueBox<JSONValue>(.object([:]))
 

@@ -193,7 +193,7 @@ final class AdminConsole: Sendable {
     static func describe(_ socket: SocketIOSocket, now: Int64) -> JSONValue {
         let traffic = socket.traffic
         var identity: JSONValue = .null
-        if let context = socket.userInfo as? HostSocketContext, let id = context.identityID { identity = .string(id) }
+        if let context = socket.userInfo(as: HostSocketContext.self), let id = context.identityID { identity = .string(id) }
         var object = JSONObject()
         object["id"] = .string(socket.id)
         object["sid"] = .string(socket.connection.id)

@@ -291,7 +291,7 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
     /// What stands for socket.io's `socket.data`: the identity, when the connect chain
     /// resolved one.
     static func data(of socket: SocketIOSocket) -> JSONValue {
-        if let context = socket.userInfo as? HostSocketContext, !context.identity.isNull {
+        if let context = socket.userInfo(as: HostSocketContext.self), !context.identity.isNull {
             return ["identity": context.identity]
         }
         if let outcome = socket.userInfo as? ConnectOutcome, !outcome.identity.isNull {

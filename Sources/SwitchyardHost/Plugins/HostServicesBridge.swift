@@ -230,7 +230,7 @@ extension HostServicesBridge {
         let logger = self.logger
         // The identity lives on the socket's loop; the write happens off it.
         let write: @Sendable () -> Void = {
-            guard let identity = (socket.userInfo as? HostSocketContext)?.identityID else { return }
+            guard let identity = (socket.userInfo(as: HostSocketContext.self))?.identityID else { return }
             Task {
                 do {
                     if join {
