@@ -202,6 +202,31 @@ struct PluginRuntimeTests {
         #expect(try client.received() == ["3/b,9[1]"])
     }
 
+    @Test("A completion from another thread during the call is the answer; any later one is ignored", arguments: [
+        ("from-thread", "thread"), ("twice-then-thread", "first"), ("thread-then-twice", "first"),
+    ])
+    func completedFromAnotherThread(event: String, answer: String) throws {
+        let client = try client()
+        _ = try client.received()
+        try client.send(#"2/b,4["\#(event)"]"#)
+        #expect(try client.received() == [#"3/b,4["\#(answer)"]"#])
+        // Nothing was left behind for a timeout to answer.
+        server.advance(by: .seconds(5))
+        #expect(try client.received() == [])
+    }
+
+    @Test("A completion after the call returned answers once, and stops the timeout")
+    func completedAfterTheCall() throws {
+        let client = try client()
+        _ = try client.received()
+        try client.send(#"2/b,6["deferred"]"#)
+        #expect(try client.received() == [])
+        try client.send(#"2/b,7["release"]"#)
+        #expect(try client.received() == [#"3/b,6["deferred"]"#, #"3/b,7["released"]"#])
+        server.advance(by: .seconds(5))
+        #expect(try client.received() == [])
+    }
+
     @Test("Without an ack id the client gets an 'error' event naming the event")
     func errorEvent() throws {
         let client = try client()

@@ -24,6 +24,8 @@ final class HostSocketContext: @unchecked Sendable {
     var buckets: [Int: TokenBucket] = [:]
     /// Violations in the current strike window.
     var strikes = 0
+    /// The inline-completion slot of the socket's loop thread, found on the first event.
+    var inlineSlot: InlineCompletionSlot?
     var strikeWindowStart: NIODeadline?
 
     // What the context JSON is made of. It is built on first use, not at connect: an idle
@@ -132,7 +134,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
         let outcome = socket.userInfo as? ConnectOutcome
         // A socket recovered with skipMiddlewares skipped the chain: it comes back with the
         // context it left with (its identity; the connection-limit slot was released then).
-        let previous = socket.userInfo as? HostSocketContext
+        let previous = socket.userInfo(as: HostSocketContext.self)
         let context = HostSocketContext(
             socketID: socket.id,
             namespace: socket.namespace,
@@ -152,7 +154,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
     }
 
     func disconnected(_ socket: SocketIOSocket, reason: SocketIODisconnectReason) {
-        guard let context = socket.userInfo as? HostSocketContext else { return }
+        guard let context = socket.userInfo(as: HostSocketContext.self) else { return }
         context.slot?.release()
         if let identity = context.identityID {
             runtime.identities.remove(identity: identity, namespace: socket.namespace.path, socket: socket.id)
@@ -164,7 +166,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
     // MARK: - Event chain
 
     func admit(_ event: SocketIOEventHeader, from socket: SocketIOSocket) -> Bool {
-        guard let context = socket.userInfo as? HostSocketContext else { return false }
+        guard let context = socket.userInfo(as: HostSocketContext.self) else { return false }
         let chain = plan.chain(for: event.name)
         for step in chain.steps.prefix(chain.stepsBeforeDecoding) {
             if let failure = check(step, name: event.name, byteCount: event.byteCount, socket: socket, context: context) {
@@ -176,7 +178,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
     }
 
     func received(_ event: SocketIOEvent, from socket: SocketIOSocket) {
-        guard let context = socket.userInfo as? HostSocketContext else { return }
+        guard let context = socket.userInfo(as: HostSocketContext.self) else { return }
         let chain = plan.chain(for: event.name)
         runEventSteps(chain, from: chain.stepsBeforeDecoding, event: event, socket: socket, context: context)
     }

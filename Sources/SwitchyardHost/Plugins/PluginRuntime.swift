@@ -3,7 +3,9 @@ import EngineIO
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import SocketIO
+import Synchronization
 import SwitchyardJSON
 import SwitchyardSchema
 import SwitchyardStore
@@ -84,25 +86,62 @@ public final class PluginRuntime: Sendable {
 
     /// Runs the operation a route names for one event (its chain has already run,
     /// validation included).
+    ///
+    /// Most operations answer during the call, on this thread: those are finished inside
+    /// their completion with nothing allocated for them (``InlineCompletionSlot``). Only an
+    /// operation still unanswered when the call returns gets a ``PendingInvocation``, a
+    /// table entry and a timeout.
     func invoke(_ route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
-        let operation = route.operation
-        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context)
+        // The socket's loop thread's slot, kept with the socket (an embedded loop in tests
+        // may be driven from several threads, hence the check).
+        if context.inlineSlot?.isOwnedByCurrentThread != true { context.inlineSlot = InlineCompletionSlot.forCurrentThread() }
+        guard let slot = context.inlineSlot, slot.callToken == 0 else {
+            // A call made from inside another call on this thread (or a thread past the
+            // slot limit): through the table from the start.
+            return invokeThroughTable(route, event: event, socket: socket, context: context)
+        }
+        let started = socket.eventLoop.now
+        let token = slot.open()
+        callOperation(route.operation, event: event, context: context.json(for: socket), token: token)
+        slot.callToken = 0
+        if let outcome = slot.outcome {
+            slot.outcome = nil
+            return finish(route: route, event: event, socket: socket, context: context, started: started, outcome: outcome)
+        }
+        // Not answered during the call: from now on its completion goes through the table.
+        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context, started: started)
+        pending.token = token
+        switch PendingTable.shared.publish(pending, token: token, closing: slot) {
+        case .published:
+            scheduleTimeout(pending, token: token)
+        case .completedMeanwhile(let outcome):
+            finish(pending, outcome: outcome)
+        }
+    }
+
+    /// `invoke` without the inline window: the pending invocation is in the table before
+    /// the call.
+    private func invokeThroughTable(_ route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
+        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context, started: socket.eventLoop.now)
         let token = PendingTable.shared.insert(.operation(pending))
         pending.token = token
+        callOperation(route.operation, event: event, context: context.json(for: socket), token: token)
+        // If it completes on another thread meanwhile, its timer finds the token spent.
+        if !pending.finished { scheduleTimeout(pending, token: token) }
+    }
 
-        let contextJSON = context.json(for: socket)
+    private func callOperation(_ operation: PluginOperation, event: SocketIOEvent, context: [UInt8], token: UInt64) {
         Self.withJSONArray(event.arguments.json) { arguments in
-            withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: contextJSON, plugin: operation.plugin) { invocation in
+            withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: context, plugin: operation.plugin) { invocation in
                 operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
             }
         }
-        // Most operations answer during the call; only the others need a timeout. (If one
-        // completes on another thread meanwhile, its timer finds the token spent and does nothing.)
-        if !pending.finished {
-            let slot = EventLoopTimerSlot(target: pending)
-            pending.timerSlot = slot
-            socket.connection.timers.schedule(at: socket.eventLoop.now + operationTimeout, slot: slot, token: token)
-        }
+    }
+
+    private func scheduleTimeout(_ pending: PendingInvocation, token: UInt64) {
+        let slot = EventLoopTimerSlot(target: pending)
+        pending.timerSlot = slot
+        pending.socket.connection.timers.schedule(at: pending.socket.eventLoop.now + operationTimeout, slot: slot, token: token)
     }
 
     /// `[` + `elements` + `]` in temporary memory (on the stack when small) during `body`:
@@ -157,32 +196,33 @@ public final class PluginRuntime: Sendable {
         }
     }
 
-    /// Finishes an operation on the socket's loop: checks what the plugin returned and
-    /// answers the client (ack or `error` event).
+    /// Finishes an operation that went through the table, on the socket's loop.
     func finish(_ pending: PendingInvocation, outcome: PluginOutcome) {
         pending.finished = true
         pending.timerSlot?.release()
-        defer {
-            let outcome: AuditOutcome = pending.failed ? .error : .ok
-            if audit.admitsEvent(outcome: outcome) {
-                let latency = pending.socket.eventLoop.now - pending.started
-                audit.event(pending.event.name, socket: pending.socket, context: pending.context, operation: pending.route.operation.key, outcome: outcome, errorKind: pending.failedKind, latency: latency, bytes: pending.event.byteCount)
-            }
-        }
+        finish(route: pending.route, event: pending.event, socket: pending.socket, context: pending.context, started: pending.started, outcome: outcome)
+    }
+
+    /// Checks what the plugin returned, answers the client (ack or `error` event) and
+    /// audits the event; on the socket's loop.
+    func finish(route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext, started: NIODeadline, outcome: PluginOutcome) {
         let result: Result<SocketIOArguments, OperationFailure>
         switch outcome {
         case .timedOut:
-            result = .failure(OperationFailure(.timeout, "operation \(pending.route.operation.key) did not complete within \(operationTimeout.nanoseconds / 1_000_000) ms"))
+            result = .failure(OperationFailure(.timeout, "operation \(route.operation.key) did not complete within \(operationTimeout.nanoseconds / 1_000_000) ms"))
         case .error(let bytes):
             result = .failure(OperationFailure.fromPlugin(bytes))
         case .ok(let bytes, let attachments):
-            result = checkResult(bytes, attachments: attachments, operation: pending.route.operation)
+            result = checkResult(bytes, attachments: attachments, operation: route.operation)
         }
-        if case .failure(let failure) = result {
-            pending.failed = true
-            pending.failedKind = failure.kind.rawValue
+        deliver(result, event: event, route: route, socket: socket)
+        var failedKind: String?
+        if case .failure(let failure) = result { failedKind = failure.kind.rawValue }
+        let auditOutcome: AuditOutcome = failedKind == nil ? .ok : .error
+        if audit.admitsEvent(outcome: auditOutcome) {
+            let latency = socket.eventLoop.now - started
+            audit.event(event.name, socket: socket, context: context, operation: route.operation.key, outcome: auditOutcome, errorKind: failedKind, latency: latency, bytes: event.byteCount)
         }
-        deliver(result, event: pending.event, route: pending.route, socket: pending.socket)
     }
 
     private func checkResult(_ buffer: ByteBuffer, attachments: [[UInt8]], operation: PluginOperation) -> Result<SocketIOArguments, OperationFailure> {
@@ -297,7 +337,7 @@ private final class BridgeTable: @unchecked Sendable {
     var byPlugin: [String: HostServicesBridge] = [:]
 }
 
-/// An operation in flight.
+/// An operation in flight that did not answer during its call.
 final class PendingInvocation: EventLoopTimerTarget, @unchecked Sendable {
     unowned let runtime: PluginRuntime
     let route: ResolvedRoute
@@ -306,21 +346,18 @@ final class PendingInvocation: EventLoopTimerTarget, @unchecked Sendable {
     let context: HostSocketContext
     let started: NIODeadline
     var token: UInt64 = 0
-    var failed = false
-    var failedKind: String?
     /// Set by ``PluginRuntime/finish(_:outcome:)``; read and written on the socket's loop only.
     var finished = false
-    /// The operation timeout's registration (operations that did not answer during the call);
-    /// released when the invocation finishes.
+    /// The operation timeout's registration; released when the invocation finishes.
     var timerSlot: EventLoopTimerSlot?
 
-    init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
+    init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext, started: NIODeadline) {
         self.runtime = runtime
         self.route = route
         self.event = event
         self.socket = socket
         self.context = context
-        self.started = socket.eventLoop.now
+        self.started = started
     }
 
     func timerFired(token: UInt64, now: NIODeadline) {
@@ -337,6 +374,86 @@ final class PendingInvocation: EventLoopTimerTarget, @unchecked Sendable {
             loop.execute { self.runtime.finish(self, outcome: outcome) }
         }
     }
+}
+
+/// A thread's window for the operation call it is making: the token of that call is
+/// *open* while no completion has claimed it.
+///
+/// A completion claims the token by closing the window (compare-and-exchange), so exactly
+/// one completion wins whichever thread it comes from. On the calling thread, during the
+/// call, the winner leaves its outcome in ``outcome`` for `invoke` to finish with when the
+/// call returns: no pending object, no table entry, no timer. A completion from
+/// another thread, or a repeated one, goes through ``PendingTable`` under its lock: it
+/// either claims the still-open window and leaves its outcome for the caller
+/// (``PendingTable/publish(_:token:closing:)`` takes it), or finds the published pending
+/// invocation, or is ignored.
+///
+/// One slot per thread, made on first use and never freed (a late completion may look a
+/// slot up at any time); at most ``capacity`` threads get one, others go through the table.
+final class InlineCompletionSlot: @unchecked Sendable {
+    static let capacity = 256
+    /// Inline tokens have the top bit set (table tokens count up from 1); the slot index is
+    /// in bits 48–62, a per-slot counter in bits 0–47.
+    static let inlineBit: UInt64 = 1 << 63
+
+    let index: Int
+    let owner: pthread_t
+    /// The open token, 0 when none.
+    let window = Atomic<UInt64>(0)
+    // The owner thread's alone:
+    /// The token of the call in progress, 0 when none.
+    var callToken: UInt64 = 0
+    /// What the call in progress answered during the call.
+    var outcome: PluginOutcome?
+    private var counter: UInt64 = 0
+
+    private init(index: Int) {
+        self.index = index
+        self.owner = pthread_self()
+    }
+
+    private static let slots = NIOLockedValueBox<[InlineCompletionSlot]>([])
+    /// The slots by index, for completions arriving on other threads: fixed storage, each
+    /// index written once before ``made`` counts it (and before it appears in a token).
+    nonisolated(unsafe) private static let byIndex = UnsafeMutablePointer<Unmanaged<InlineCompletionSlot>>.allocate(capacity: capacity)
+    private static let made = Atomic<Int>(0)
+    private static let current = ThreadSpecificVariable<InlineCompletionSlot>()
+
+    static func forCurrentThread() -> InlineCompletionSlot? {
+        if let slot = current.currentValue { return slot }
+        return slots.withLockedValue { slots -> InlineCompletionSlot? in
+            guard slots.count < capacity else { return nil }
+            let slot = InlineCompletionSlot(index: slots.count)
+            slots.append(slot)  // keeps it alive for good
+            (byIndex + slot.index).initialize(to: Unmanaged.passUnretained(slot))
+            made.store(slots.count, ordering: .releasing)
+            current.currentValue = slot
+            return slot
+        }
+    }
+
+    /// The slot a token names, if it is an inline token of a slot that exists.
+    static func slot(for token: UInt64) -> InlineCompletionSlot? {
+        let index = Int((token >> 48) & 0x7FFF)
+        guard index < made.load(ordering: .acquiring) else { return nil }
+        return byIndex[index].takeUnretainedValue()
+    }
+
+    /// Opens the window with a new token for a call about to be made (owner thread).
+    func open() -> UInt64 {
+        counter = (counter + 1) & 0xFFFF_FFFF_FFFF
+        let token = Self.inlineBit | UInt64(index) << 48 | counter
+        callToken = token
+        window.store(token, ordering: .releasing)
+        return token
+    }
+
+    /// Closes the window if `token` is still open in it; true for the one caller that does.
+    func claim(_ token: UInt64) -> Bool {
+        window.compareExchange(expected: token, desired: 0, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    var isOwnedByCurrentThread: Bool { pthread_equal(owner, pthread_self()) != 0 }
 }
 
 /// A guard or identity decision in flight.
@@ -361,6 +478,9 @@ final class PendingTable: Sendable {
         case decision(PendingDecision)
         /// A call made by ``PluginCallMeasurement``.
         case measurement(MeasurementCollector)
+        /// The outcome of an inline call that completed on another thread before the
+        /// caller published it (see ``InlineCompletionSlot``).
+        case early(PluginOutcome)
     }
 
     static let shared = PendingTable()
@@ -383,7 +503,47 @@ final class PendingTable: Sendable {
 
     /// Spends a token; nil if it was already spent.
     func remove(_ token: UInt64) -> Entry? {
-        state.withLockedValue { $0.entries.removeValue(forKey: token) }
+        state.withLockedValue { state in
+            if case .early = state.entries[token] { return nil }
+            return state.entries.removeValue(forKey: token)
+        }
+    }
+
+    enum Publication {
+        case published
+        /// A completion from another thread claimed the window first; here is what it said.
+        case completedMeanwhile(PluginOutcome)
+    }
+
+    /// After a call that did not answer inline: closes its window and puts the pending
+    /// invocation in the table, or takes the outcome another thread left when it claimed
+    /// the window first. One critical section with ``completeInline(_:outcome:)``.
+    func publish(_ pending: PendingInvocation, token: UInt64, closing slot: InlineCompletionSlot) -> Publication {
+        state.withLockedValue { state in
+            if slot.claim(token) {
+                state.entries[token] = .operation(pending)
+                return .published
+            }
+            guard case .early(let outcome)? = state.entries.removeValue(forKey: token) else {
+                preconditionFailure("inline window \(token) closed without an outcome")
+            }
+            return .completedMeanwhile(outcome)
+        }
+    }
+
+    /// A completion of an inline token that is not finished on its calling thread: claims
+    /// the open window (leaving the outcome for ``publish(_:token:closing:)``), or spends the
+    /// published pending invocation, or finds the token spent (nil).
+    func completeInline(_ token: UInt64, slot: InlineCompletionSlot, outcome: () -> PluginOutcome) -> PendingInvocation? {
+        state.withLockedValue { state in
+            if slot.claim(token) {
+                state.entries[token] = .early(outcome())
+                return nil
+            }
+            guard case .operation(let pending)? = state.entries[token] else { return nil }
+            state.entries[token] = nil
+            return pending
+        }
     }
 
     var count: Int { state.withLockedValue { $0.entries.count } }
@@ -403,24 +563,39 @@ private func copy(_ attachments: sy_attachments) -> [[UInt8]] {
     return (0..<attachments.count).map { copy(items[$0]) }
 }
 
+/// What a completion says, copied out of the plugin's memory.
+private func outcome(status: sy_status, json: sy_bytes, attachments: sy_attachments) -> PluginOutcome {
+    guard status == SY_OK else { return .error(copy(json)) }
+    // Straight into the buffer the ack will be sent from.
+    var buffer = ByteBufferAllocator().buffer(capacity: json.length)
+    if let data = json.data, json.length > 0 { buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: json.length)) }
+    return .ok(buffer, copy(attachments))
+}
+
 /// The `sy_complete_fn` handed to every operation.
 let operationCompletionTrampoline: sy_complete_fn = { token, status, json, attachments in
-    guard let token, let entry = PendingTable.shared.remove(UInt64(UInt(bitPattern: token))) else {
+    guard let token else { return }
+    let raw = UInt64(UInt(bitPattern: token))
+    if raw & InlineCompletionSlot.inlineBit != 0 {
+        guard let slot = InlineCompletionSlot.slot(for: raw) else { return }
+        if slot.isOwnedByCurrentThread, slot.callToken == raw, slot.claim(raw) {
+            // During the call, on its thread: `invoke` finishes it when the call returns.
+            slot.outcome = outcome(status: status, json: json, attachments: attachments)
+            return
+        }
+        let pending = PendingTable.shared.completeInline(raw, slot: slot) { outcome(status: status, json: json, attachments: attachments) }
+        pending?.complete(outcome(status: status, json: json, attachments: attachments))
+        return
+    }
+    guard let entry = PendingTable.shared.remove(raw) else {
         return  // already completed or timed out: ignored
     }
     switch entry {
     case .operation(let pending):
-        if status == SY_OK {
-            // Straight into the buffer the ack will be sent from.
-            var buffer = ByteBufferAllocator().buffer(capacity: json.length)
-            if let data = json.data, json.length > 0 { buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: json.length)) }
-            pending.complete(.ok(buffer, copy(attachments)))
-        } else {
-            pending.complete(.error(copy(json)))
-        }
+        pending.complete(outcome(status: status, json: json, attachments: attachments))
     case .measurement(let collector):
         collector.result = copy(json)
-    case .decision:
+    case .decision, .early:
         break  // a decision token used as a completion: a plugin bug; ignored
     }
 }

@@ -2,6 +2,7 @@
  * Test fixture: operations that misbehave in every way the error boundary must handle,
  * plus a hook and an identity resolver. Namespace /b.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,6 +69,67 @@ static void twice(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
     (void)i;
     reply(c, t, SY_OK, "[1]");
     reply(c, t, SY_OK, "[2]");
+}
+
+/* Completions that come from elsewhere than the calling thread during the call. */
+struct completion { sy_complete_fn complete; void *token; const char *json; };
+
+static void *complete_on_thread(void *arg) {
+    struct completion *pending = arg;
+    reply(pending->complete, pending->token, SY_OK, pending->json);
+    return NULL;
+}
+
+/* Completes from another thread while the call is still running (joined before returning). */
+static void from_thread(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    (void)i;
+    struct completion pending = {c, t, "[\"thread\"]"};
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, complete_on_thread, &pending) != 0) { reply(c, t, SY_ERROR, "{\"kind\":\"internal\",\"detail\":\"no thread\"}"); return; }
+    pthread_join(thread, NULL);
+}
+
+/* Completes on its thread, then again from another thread: the second is ignored. */
+static void twice_then_thread(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    (void)i;
+    reply(c, t, SY_OK, "[\"first\"]");
+    struct completion pending = {c, t, "[\"second\"]"};
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, complete_on_thread, &pending) == 0) pthread_join(thread, NULL);
+}
+
+/* Completes from another thread, then again on its thread: the second is ignored. */
+static void thread_then_twice(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    (void)i;
+    struct completion pending = {c, t, "[\"first\"]"};
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, complete_on_thread, &pending) == 0) pthread_join(thread, NULL);
+    reply(c, t, SY_OK, "[\"second\"]");
+}
+
+/* "deferred" keeps its completion; "release" (another event) completes it after the call. */
+static sy_complete_fn deferred_complete;
+static void *deferred_token;
+
+static void deferred(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    (void)i;
+    deferred_complete = c;
+    deferred_token = t;
+}
+
+static void release(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
+    (void)u;
+    (void)i;
+    if (deferred_complete) {
+        reply(deferred_complete, deferred_token, SY_OK, "[\"deferred\"]");
+        reply(deferred_complete, deferred_token, SY_OK, "[\"deferred again\"]");
+    }
+    deferred_complete = NULL;
+    reply(c, t, SY_OK, "[\"released\"]");
 }
 
 static void context(void *u, const sy_invocation *i, sy_complete_fn c, void *t) {
@@ -157,6 +219,11 @@ static const sy_operation operations[] = {
     {.key = "b.bad-error", .invoke = bad_error},
     {.key = "b.bad-ack", .ack_schema_json = "{\"type\":\"object\",\"required\":[\"id\"]}", .invoke = bad_ack},
     {.key = "b.twice", .invoke = twice},
+    {.key = "b.from-thread", .invoke = from_thread},
+    {.key = "b.twice-then-thread", .invoke = twice_then_thread},
+    {.key = "b.thread-then-twice", .invoke = thread_then_twice},
+    {.key = "b.deferred", .invoke = deferred},
+    {.key = "b.release", .invoke = release},
     {.key = "b.context", .invoke = context},
     {.key = "b.attachments", .invoke = attachments},
     {.key = "b.emit-strict", .invoke = emit_strict},
@@ -177,6 +244,11 @@ static const sy_route routes[] = {
     {"/b", "bad-error", "b.bad-error", 1},
     {"/b", "bad-ack", "b.bad-ack", 1},
     {"/b", "twice", "b.twice", 1},
+    {"/b", "from-thread", "b.from-thread", 1},
+    {"/b", "twice-then-thread", "b.twice-then-thread", 1},
+    {"/b", "thread-then-twice", "b.thread-then-twice", 1},
+    {"/b", "deferred", "b.deferred", 1},
+    {"/b", "release", "b.release", 1},
     {"/b", "context", "b.context", 1},
     {"/b", "attachments", "b.attachments", 1},
     {"/b", "emit-strict", "b.emit-strict", 1},
