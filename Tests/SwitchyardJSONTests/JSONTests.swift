@@ -99,6 +99,32 @@ struct JSONTests {
         #expect(throws: JSONParseError.self) { try scan(#"["ev",]"#, from: 5) }
     }
 
+    @Test("Strings are checked byte by byte wherever the quote, escape, control character or UTF-8 falls in a long run")
+    func stringsAtEveryOffset() throws {
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 31] {
+            for position in 0...length {
+                func document(_ insert: [UInt8]) -> [UInt8] {
+                    var text = Array(repeating: UInt8(ascii: "a"), count: length)
+                    text.insert(contentsOf: insert, at: position)
+                    return Array("[\"".utf8) + text + Array("\",1]".utf8)
+                }
+                func valid(_ bytes: [UInt8]) -> Bool { (try? bytes.withUnsafeBytes { try RawJSON.scanArray($0) }) != nil }
+                #expect(valid(document([])))
+                #expect(valid(document(Array(#"\""#.utf8))), "escaped quote at \(position) of \(length)")
+                #expect(valid(document(Array("é😀".utf8))), "UTF-8 at \(position) of \(length)")
+                #expect(!valid(document([0x1F])), "control character at \(position) of \(length)")
+                #expect(!valid(document([0x0A])), "newline at \(position) of \(length)")
+                #expect(!valid(document([0xC3])), "truncated UTF-8 at \(position) of \(length)")
+                #expect(!valid(document([0xFF])), "invalid byte at \(position) of \(length)")
+                #expect(!valid(document(Array(#"\x"#.utf8))), "bad escape at \(position) of \(length)")
+                // A quote ends the string early: what follows is not valid JSON.
+                #expect(!valid(document([UInt8(ascii: "\""), UInt8(ascii: "b")])), "quote at \(position) of \(length)")
+                let value = try JSONValue(parsing: document(Array(#"\""#.utf8)))
+                #expect(value[0]?.stringValue?.count == length + 1)
+            }
+        }
+    }
+
     @Test("The writer escapes quotes, backslashes and control characters only")
     func writerEscaping() {
         var bytes: [UInt8] = []
