@@ -115,7 +115,13 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, @unchecked Sendable
                 onSessionLoop(session) { $0.webSocketMalformed(from: self) }
                 return
             }
-            onSessionLoop(session) { $0.webSocketReceived(packet, from: self) }
+            // Not through `onSessionLoop`: its escaping closure would be a heap allocation
+            // per message even when it runs at once.
+            if session.eventLoop.inEventLoop {
+                session.webSocketReceived(packet, from: self)
+            } else {
+                onSessionLoop(session) { $0.webSocketReceived(packet, from: self) }
+            }
         case .binary(let bytes):
             let packet = EngineIOInboundPacket(type: .message, payload: .binary(bytes))
             onSessionLoop(session) { $0.webSocketReceived(packet, from: self) }

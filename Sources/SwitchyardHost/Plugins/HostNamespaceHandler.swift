@@ -1,3 +1,4 @@
+import CSwitchyardPlugin
 import EngineIO
 import Metrics
 import NIOConcurrencyHelpers
@@ -26,6 +27,18 @@ final class HostSocketContext: @unchecked Sendable {
     var strikes = 0
     /// The inline-completion slot of the socket's loop thread, found on the first event.
     var inlineSlot: InlineCompletionSlot?
+    /// The last event name this socket sent and what it resolved to: a client mostly sends
+    /// the same few events, and a string comparison is cheaper than a hash lookup.
+    private var lastEvent: (name: String, target: EventTarget)?
+
+    /// What `name` resolves to in `handler`'s namespace, from the one-entry cache when it
+    /// is the name of the last event.
+    func target(for name: String, in handler: HostNamespaceHandler) -> EventTarget {
+        if let lastEvent, lastEvent.name == name { return lastEvent.target }
+        let target = handler.target(for: name)
+        lastEvent = (name, target)
+        return target
+    }
     var strikeWindowStart: NIODeadline?
 
     // What the context JSON is made of. It is built on first use, not at connect: an idle
@@ -116,13 +129,48 @@ final class HostSocketContext: @unchecked Sendable {
     var roles: [String] { identity["roles"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
 }
 
+/// Everything an event name resolves to in one namespace, worked out once per name when
+/// the handler is made: its chain, its route, and the host services of the route's plugin.
+final class EventTarget: Sendable {
+    let chain: EventChain
+    let route: ResolvedRoute?
+    nonisolated(unsafe) let services: UnsafePointer<sy_host_services>?
+
+    init(chain: EventChain, route: ResolvedRoute?, services: UnsafePointer<sy_host_services>?) {
+        self.chain = chain
+        self.route = route
+        self.services = services
+    }
+}
+
 /// Serves one namespace pattern: the connect chain at CONNECT, the event chain on every
 /// event (its head before the JSON is decoded, the rest after), then `event → operation`
 /// through the error boundary; hooks on connect and disconnect.
-struct HostNamespaceHandler: SocketIONamespaceHandler {
+final class HostNamespaceHandler: SocketIONamespaceHandler {
     let runtime: PluginRuntime
     let routes: NamespaceRoutes
     let plan: NamespacePlan
+    /// By event name: every routed event and every event with a chain of its own.
+    private let targets: [String: EventTarget]
+    /// Any other event: the namespace's chain, no route.
+    private let unrouted: EventTarget
+
+    init(runtime: PluginRuntime, routes: NamespaceRoutes, plan: NamespacePlan) {
+        self.runtime = runtime
+        self.routes = routes
+        self.plan = plan
+        var targets: [String: EventTarget] = [:]
+        for name in Set(routes.routes.keys).union(plan.routeChains.keys) {
+            let route = routes.routes[name]
+            targets[name] = EventTarget(chain: plan.chain(for: name), route: route, services: route.map { runtime.bridge(for: $0.operation.plugin).services })
+        }
+        self.targets = targets
+        self.unrouted = EventTarget(chain: plan.events, route: nil, services: nil)
+    }
+
+    func target(for name: String) -> EventTarget {
+        targets[name] ?? unrouted
+    }
 
     // MARK: - Connect chain
 
@@ -167,7 +215,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
 
     func admit(_ event: SocketIOEventHeader, from socket: SocketIOSocket) -> Bool {
         guard let context = socket.userInfo(as: HostSocketContext.self) else { return false }
-        let chain = plan.chain(for: event.name)
+        let chain = context.target(for: event.name, in: self).chain
         for step in chain.steps.prefix(chain.stepsBeforeDecoding) {
             if let failure = check(step, name: event.name, byteCount: event.byteCount, socket: socket, context: context) {
                 violation(failure, event: SocketIOEvent(name: event.name, arguments: SocketIOArguments(), ack: event.ack, byteCount: event.byteCount), socket: socket, context: context)
@@ -179,14 +227,15 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
 
     func received(_ event: SocketIOEvent, from socket: SocketIOSocket) {
         guard let context = socket.userInfo(as: HostSocketContext.self) else { return }
-        let chain = plan.chain(for: event.name)
-        runEventSteps(chain, from: chain.stepsBeforeDecoding, event: event, socket: socket, context: context)
+        let target = context.target(for: event.name, in: self)
+        runEventSteps(target, from: target.chain.stepsBeforeDecoding, event: event, socket: socket, context: context)
     }
 
     /// Runs the chain from `index`; guards from plugins may answer later, on any thread.
-    private func runEventSteps(_ chain: EventChain, from index: Int, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
+    private func runEventSteps(_ target: EventTarget, from index: Int, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         var index = index
-        let route = routes.routes[event.name]
+        let chain = target.chain
+        let route = target.route
         while index < chain.steps.count {
             let step = chain.steps[index]
             index += 1
@@ -205,9 +254,9 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
                 let decided: @Sendable (Result<JSONValue, OperationFailure>) -> Void = { result in
                     switch result {
                     case .success:
-                        runEventSteps(chain, from: resume, event: event, socket: socket, context: context)
+                        self.runEventSteps(target, from: resume, event: event, socket: socket, context: context)
                     case .failure(let failure):
-                        violation(failure, event: event, socket: socket, context: context)
+                        self.violation(failure, event: event, socket: socket, context: context)
                     }
                 }
                 PluginRuntime.withJSONArray(event.arguments.json) { arguments in
@@ -232,7 +281,7 @@ struct HostNamespaceHandler: SocketIONamespaceHandler {
             )
             return
         }
-        runtime.invoke(route, event: event, socket: socket, context: context)
+        runtime.invoke(route, services: target.services, event: event, socket: socket, context: context)
     }
 
     /// A step that answers at once: nil to pass, or the failure.

@@ -91,22 +91,26 @@ public final class PluginRuntime: Sendable {
     /// their completion with nothing allocated for them (``InlineCompletionSlot``). Only an
     /// operation still unanswered when the call returns gets a ``PendingInvocation``, a
     /// table entry and a timeout.
-    func invoke(_ route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
+    func invoke(_ route: ResolvedRoute, services: UnsafePointer<sy_host_services>?, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
+        let services = services ?? bridge(for: route.operation.plugin).services!
         // The socket's loop thread's slot, kept with the socket (an embedded loop in tests
         // may be driven from several threads, hence the check).
         if context.inlineSlot?.isOwnedByCurrentThread != true { context.inlineSlot = InlineCompletionSlot.forCurrentThread() }
         guard let slot = context.inlineSlot, slot.callToken == 0 else {
             // A call made from inside another call on this thread (or a thread past the
             // slot limit): through the table from the start.
-            return invokeThroughTable(route, event: event, socket: socket, context: context)
+            return invokeThroughTable(route, services: services, event: event, socket: socket, context: context)
         }
         let started = socket.eventLoop.now
         let token = slot.open()
-        callOperation(route.operation, event: event, context: context.json(for: socket), token: token)
+        callOperation(route.operation, services: services, event: event, context: context.json(for: socket), token: token)
         slot.callToken = 0
         if let outcome = slot.outcome {
             slot.outcome = nil
-            return finish(route: route, event: event, socket: socket, context: context, started: started, outcome: outcome)
+            finish(route: route, event: event, socket: socket, context: context, started: started, outcome: outcome)
+            // A large answer does not stay allocated with the thread.
+            if slot.buffer.capacity > 64 * 1024 { slot.buffer = ByteBufferAllocator().buffer(capacity: 256) }
+            return
         }
         // Not answered during the call: from now on its completion goes through the table.
         let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context, started: started)
@@ -121,18 +125,18 @@ public final class PluginRuntime: Sendable {
 
     /// `invoke` without the inline window: the pending invocation is in the table before
     /// the call.
-    private func invokeThroughTable(_ route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
+    private func invokeThroughTable(_ route: ResolvedRoute, services: UnsafePointer<sy_host_services>, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context, started: socket.eventLoop.now)
         let token = PendingTable.shared.insert(.operation(pending))
         pending.token = token
-        callOperation(route.operation, event: event, context: context.json(for: socket), token: token)
+        callOperation(route.operation, services: services, event: event, context: context.json(for: socket), token: token)
         // If it completes on another thread meanwhile, its timer finds the token spent.
         if !pending.finished { scheduleTimeout(pending, token: token) }
     }
 
-    private func callOperation(_ operation: PluginOperation, event: SocketIOEvent, context: [UInt8], token: UInt64) {
+    private func callOperation(_ operation: PluginOperation, services: UnsafePointer<sy_host_services>, event: SocketIOEvent, context: [UInt8], token: UInt64) {
         Self.withJSONArray(event.arguments.json) { arguments in
-            withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: context, plugin: operation.plugin) { invocation in
+            withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: context, services: services) { invocation in
                 operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
             }
         }
@@ -167,9 +171,20 @@ public final class PluginRuntime: Sendable {
         plugin: String,
         _ body: (UnsafePointer<sy_invocation>) -> Result
     ) -> Result {
+        withInvocation(event: event, arguments: arguments, attachments: attachments, context: context, services: bridge(for: plugin).services, body)
+    }
+
+    /// Builds an `sy_invocation` whose pointers are valid during `body`.
+    func withInvocation<Result>(
+        event: String,
+        arguments: UnsafeRawBufferPointer,
+        attachments: [ByteBuffer],
+        context: [UInt8],
+        services: UnsafePointer<sy_host_services>,
+        _ body: (UnsafePointer<sy_invocation>) -> Result
+    ) -> Result {
         var joined: [UInt8] = []
         for attachment in attachments { joined.append(contentsOf: attachment.readableBytesView) }
-        let services = bridge(for: plugin).services
         let argumentBytes = arguments.bindMemory(to: UInt8.self)
         return context.withUnsafeBufferPointer { contextBytes in
             joined.withUnsafeBufferPointer { storage in
@@ -405,6 +420,9 @@ final class InlineCompletionSlot: @unchecked Sendable {
     var callToken: UInt64 = 0
     /// What the call in progress answered during the call.
     var outcome: PluginOutcome?
+    /// Where an inline answer's JSON is copied: one buffer reused call after call (the ack
+    /// is written out of it before the next call), instead of an allocation per answer.
+    var buffer = ByteBufferAllocator().buffer(capacity: 256)
     private var counter: UInt64 = 0
 
     private init(index: Int) {
@@ -580,7 +598,14 @@ let operationCompletionTrampoline: sy_complete_fn = { token, status, json, attac
         guard let slot = InlineCompletionSlot.slot(for: raw) else { return }
         if slot.isOwnedByCurrentThread, slot.callToken == raw, slot.claim(raw) {
             // During the call, on its thread: `invoke` finishes it when the call returns.
-            slot.outcome = outcome(status: status, json: json, attachments: attachments)
+            guard status == SY_OK else {
+                slot.outcome = .error(copy(json))
+                return
+            }
+            // Into the slot's buffer, whose storage the previous call has let go of by now.
+            slot.buffer.clear(minimumCapacity: json.length)
+            if let data = json.data, json.length > 0 { slot.buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: json.length)) }
+            slot.outcome = .ok(slot.buffer, copy(attachments))
             return
         }
         let pending = PendingTable.shared.completeInline(raw, slot: slot) { outcome(status: status, json: json, attachments: attachments) }
