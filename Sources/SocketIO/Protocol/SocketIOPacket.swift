@@ -227,10 +227,17 @@ extension SocketIOPacket {
     /// Validates and splits the arguments kept raw by ``decodeHeader(_:maxAttachments:)``.
     /// Does nothing when they are already decoded.
     public mutating func decodeArguments() throws(SocketIOProtocolError) {
-        guard let raw = undecodedArguments else { return }
-        // An event's name was read by `decodeHeader`: the scan goes on after it.
-        self.arguments = try SocketIOArguments(array: raw, resumingAt: type == .event || type == .binaryEvent ? argumentsOffset : 0)
+        guard undecodedArguments != nil else { return }
+        self.arguments = try decodedArguments()
         self.undecodedArguments = nil
+    }
+
+    /// The arguments, validated now if ``decodeHeader(_:maxAttachments:)`` left them raw:
+    /// ``decodeArguments()`` without copying the packet to change it.
+    func decodedArguments() throws(SocketIOProtocolError) -> SocketIOArguments? {
+        guard let raw = undecodedArguments else { return arguments }
+        // An event's name was read by `decodeHeader`: the scan goes on after it.
+        return try SocketIOArguments(array: raw, resumingAt: type == .event || type == .binaryEvent ? argumentsOffset : 0)
     }
 
     /// Reads only the first element of an EVENT array: the event name, and the offset just

@@ -332,10 +332,8 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
     /// Validates and splits a packet's arguments and attaches its binary parts; a protocol
     /// violation closes the connection and returns nil.
     func decodeArguments(_ packet: SocketIOPacket, attachments: [ByteBuffer]) -> SocketIOArguments? {
-        var packet = packet
         do throws(SocketIOProtocolError) {
-            try packet.decodeArguments()
-            guard var arguments = packet.arguments else { throw .invalidPayload("missing") }
+            guard var arguments = try packet.decodedArguments() else { throw .invalidPayload("missing") }
             if !attachments.isEmpty {
                 try Self.validatePlaceholders(arguments, attachmentCount: attachments.count)
                 arguments.attachments = attachments

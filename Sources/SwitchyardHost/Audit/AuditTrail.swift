@@ -84,6 +84,12 @@ public struct AuditTrail: Sendable {
         sink.admits(.event, outcome: outcome)
     }
 
+    /// Whether any operation's event is recorded (with its latency): at the default level,
+    /// `connections`, none is, and an operation's start time need not be read.
+    var recordsOperationEvents: Bool {
+        admitsEvent(outcome: .ok) || admitsEvent(outcome: .error)
+    }
+
     func event(_ name: String, socket: SocketIOSocket, context: HostSocketContext?, operation: String?, outcome: AuditOutcome, errorKind: String?, latency: TimeAmount?, bytes: Int?) {
         guard admitsEvent(outcome: outcome) else { return }
         var record = base(.event, handshake: nil, namespace: socket.namespace.path, socketID: socket.id, identity: context?.identity)

@@ -105,15 +105,18 @@ final class HostSocketContext: @unchecked Sendable {
     }
 
     /// The last context JSON built for the socket and the rooms revision it was built at.
-    private let cache = NIOLockedValueBox<(revision: UInt64, json: [UInt8])?>(nil)
+    /// Like the buckets, read and written on the socket's loop only (events, guards'
+    /// answers and hooks all run there), so no lock.
+    private var cache: (revision: UInt64, json: [UInt8])?
 
     /// The full context JSON with the socket's current rooms, rebuilt only when they changed.
+    /// On the socket's loop.
     func json(for socket: SocketIOSocket) -> [UInt8] {
         // The revision is read before the rooms: a change in between makes the next call rebuild.
         let revision = socket.roomsRevision
-        if let cached = cache.withLockedValue({ $0 }), cached.revision == revision { return cached.json }
+        if let cache, cache.revision == revision { return cache.json }
         let json = self.json(rooms: socket.rooms)
-        cache.withLockedValue { $0 = (revision, json) }
+        cache = (revision, json)
         return json
     }
 

@@ -101,7 +101,8 @@ public final class PluginRuntime: Sendable {
             // slot limit): through the table from the start.
             return invokeThroughTable(route, services: services, event: event, socket: socket, context: context)
         }
-        let started = socket.eventLoop.now
+        // Read only for the audit's latency (nil: no operation event is recorded).
+        let started = audit.recordsOperationEvents ? socket.eventLoop.now : nil
         let token = slot.open()
         callOperation(route.operation, services: services, event: event, context: context.json(for: socket), token: token)
         slot.callToken = 0
@@ -126,7 +127,7 @@ public final class PluginRuntime: Sendable {
     /// `invoke` without the inline window: the pending invocation is in the table before
     /// the call.
     private func invokeThroughTable(_ route: ResolvedRoute, services: UnsafePointer<sy_host_services>, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
-        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context, started: socket.eventLoop.now)
+        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context, started: audit.recordsOperationEvents ? socket.eventLoop.now : nil)
         let token = PendingTable.shared.insert(.operation(pending))
         pending.token = token
         callOperation(route.operation, services: services, event: event, context: context.json(for: socket), token: token)
@@ -220,7 +221,7 @@ public final class PluginRuntime: Sendable {
 
     /// Checks what the plugin returned, answers the client (ack or `error` event) and
     /// audits the event; on the socket's loop.
-    func finish(route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext, started: NIODeadline, outcome: PluginOutcome) {
+    func finish(route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext, started: NIODeadline?, outcome: PluginOutcome) {
         let result: Result<SocketIOArguments, OperationFailure>
         switch outcome {
         case .timedOut:
@@ -235,7 +236,7 @@ public final class PluginRuntime: Sendable {
         if case .failure(let failure) = result { failedKind = failure.kind.rawValue }
         let auditOutcome: AuditOutcome = failedKind == nil ? .ok : .error
         if audit.admitsEvent(outcome: auditOutcome) {
-            let latency = socket.eventLoop.now - started
+            let latency = started.map { socket.eventLoop.now - $0 }
             audit.event(event.name, socket: socket, context: context, operation: route.operation.key, outcome: auditOutcome, errorKind: failedKind, latency: latency, bytes: event.byteCount)
         }
     }
@@ -359,14 +360,14 @@ final class PendingInvocation: EventLoopTimerTarget, @unchecked Sendable {
     let event: SocketIOEvent
     let socket: SocketIOSocket
     let context: HostSocketContext
-    let started: NIODeadline
+    let started: NIODeadline?
     var token: UInt64 = 0
     /// Set by ``PluginRuntime/finish(_:outcome:)``; read and written on the socket's loop only.
     var finished = false
     /// The operation timeout's registration; released when the invocation finishes.
     var timerSlot: EventLoopTimerSlot?
 
-    init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext, started: NIODeadline) {
+    init(runtime: PluginRuntime, route: ResolvedRoute, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext, started: NIODeadline?) {
         self.runtime = runtime
         self.route = route
         self.event = event
