@@ -182,6 +182,7 @@ let package = Package(
             path: "PluginSources/TokenAuth"
         ),
         .testTarget(name: "TokenAuthTests", dependencies: ["TokenAuthPlugin", "SwitchyardPluginKit"]),
+        .testTarget(name: "SwitchyardPluginKitTests", dependencies: ["SwitchyardPluginKit", "CSwitchyardPlugin"]),
         .testTarget(
             name: "SwitchyardStoreTests",
             dependencies: [

@@ -168,6 +168,8 @@ public struct JSONReader {
         index += 1  // opening quote
         var sawEscape = false
         while index < bytes.count {
+            skipPlainStringBytes()
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
@@ -184,6 +186,30 @@ public struct JSONReader {
             }
         }
         throw JSONParseError(reason: .unexpectedEnd, offset: index)
+    }
+
+    /// Moves past string bytes that need no check, eight at a time: stops at (or a few
+    /// bytes before) the first quote, backslash, control character or non-ASCII byte, which
+    /// the caller then reads one by one.
+    ///
+    /// SWAR: a byte of `w` is zero iff its lane in `(w - 0x01…) & ~w & 0x80…` is set, is
+    /// below 0x20 iff it is in `(w - 0x20…) & ~w & 0x80…`, and is non-ASCII iff it is in
+    /// `w & 0x80…`. Borrows can only flag lanes above a true hit, so nothing is skipped
+    /// that should have been looked at.
+    @inline(__always)
+    mutating func skipPlainStringBytes() {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        guard let base = bytes.baseAddress else { return }
+        let count = bytes.count
+        while index &+ 8 <= count {
+            let word = UInt64(littleEndian: (base + index).loadUnaligned(as: UInt64.self))
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let flagged = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word) | word
+            if flagged & highs != 0 { return }
+            index &+= 8
+        }
     }
 
     mutating func skipEscape() throws(JSONParseError) {

@@ -68,12 +68,17 @@ struct Decision: @unchecked Sendable {
 private let invokeTrampoline: sy_invoke_fn = { userData, invocation, complete, token in
     guard let userData, let invocation, let complete else { return }
     let box = Unmanaged<OperationBox>.fromOpaque(userData).takeUnretainedValue()
-    let call = Invocation(invocation)
     let completion = Completion(complete: complete, token: token)
     switch box.body {
     case .sync(let body):
-        completion(Result { try body(call) })
+        // The context is read in place during the call and copied only if the operation
+        // keeps it beyond the call.
+        var call = Invocation(invocation, borrowingContext: true)
+        let result = Result { try body(call) }
+        call.context.keepIfShared()
+        completion(result)
     case .async(let body):
+        let call = Invocation(invocation)
         Task {
             do { completion(.success(try await body(call))) } catch { completion(.failure(error)) }
         }

@@ -142,7 +142,10 @@ public struct Invocation: Sendable {
     public var arguments: Arguments
     public var context: OperationContext
 
-    init(_ invocation: UnsafePointer<sy_invocation>) {
+    /// With `borrowingContext`, the context's bytes are read in place until
+    /// ``OperationContext/keepIfShared()``, which the caller promises to call before the
+    /// host's call returns.
+    init(_ invocation: UnsafePointer<sy_invocation>, borrowingContext: Bool = false) {
         let raw = invocation.pointee
         self.event = raw.event.map { String(cString: $0) } ?? ""
         var attachments: [[UInt8]] = []
@@ -151,7 +154,11 @@ public struct Invocation: Sendable {
             attachments.append(Self.copy(raw.attachments.items[index]))
         }
         self.arguments = Arguments(jsonArray: Self.copy(raw.arguments_json), attachments: attachments)
-        self.context = OperationContext(json: Self.copy(raw.context_json), host: HostServices(raw.host))
+        if borrowingContext, let data = raw.context_json.data {
+            self.context = OperationContext(borrowing: UnsafeRawBufferPointer(start: data, count: raw.context_json.length), host: HostServices(raw.host))
+        } else {
+            self.context = OperationContext(json: Self.copy(raw.context_json), host: HostServices(raw.host))
+        }
     }
 
     static func copy(_ bytes: sy_bytes) -> [UInt8] {
@@ -179,27 +186,74 @@ private struct FirstValue<Value: Decodable>: Decodable {
 /// Who is calling, and the host services to act with.
 public struct OperationContext: Sendable {
     /// Parsed on first use: most fast operations never look at their context.
+    ///
+    /// During a synchronous operation the bytes may still be the host's (valid until the
+    /// call returns): most operations never keep their invocation, and then the context is
+    /// never copied. One that does (stores it, hands it to a task) makes the storage shared,
+    /// and ``OperationContext/keepIfShared()`` copies the bytes in before the call returns.
+    /// Every read and the copy happen under the lock, so a task reading on another thread
+    /// meanwhile sees either the host's bytes while they are valid or the copy.
     private final class Storage: Sendable {
-        let bytes: [UInt8]
-        private let parsed = Mutex<JSONValue?>(nil)
-        init(bytes: [UInt8]) { self.bytes = bytes }
+        /// Unchecked: `borrowed` points at the host's memory, read only under the lock and
+        /// only while the host's call is running (see above).
+        private struct State: @unchecked Sendable {
+            var borrowed: UnsafeRawBufferPointer?
+            var bytes: [UInt8]
+            var parsed: JSONValue?
+        }
+        private let state: Mutex<State>
+
+        init(bytes: [UInt8]) { state = Mutex(State(borrowed: nil, bytes: bytes, parsed: nil)) }
+        init(borrowing bytes: UnsafeRawBufferPointer) { state = Mutex(State(borrowed: bytes, bytes: [], parsed: nil)) }
+
         var value: JSONValue {
-            parsed.withLock { parsed in
-                if let parsed { return parsed }
-                let value = (try? JSONValue(parsing: bytes)) ?? .object(JSONObject())
-                parsed = value
+            state.withLock { state in
+                if let parsed = state.parsed { return parsed }
+                let parsed: JSONValue?
+                if let borrowed = state.borrowed {
+                    parsed = try? JSONValue(parsing: borrowed)
+                } else {
+                    parsed = try? JSONValue(parsing: state.bytes)
+                }
+                let value = parsed ?? .object(JSONObject())
+                state.parsed = value
                 return value
+            }
+        }
+
+        /// Whether the bytes are still the host's (for tests).
+        var isBorrowing: Bool { state.withLock { $0.borrowed != nil } }
+
+        func keep() {
+            state.withLock { state in
+                guard let borrowed = state.borrowed else { return }
+                state.bytes = Array(borrowed)
+                state.borrowed = nil
             }
         }
     }
 
-    private let storage: Storage
+    private var storage: Storage
     public let host: HostServices
 
     init(json bytes: [UInt8], host: HostServices) {
         self.storage = Storage(bytes: bytes)
         self.host = host
     }
+
+    init(borrowing bytes: UnsafeRawBufferPointer, host: HostServices) {
+        self.storage = Storage(borrowing: bytes)
+        self.host = host
+    }
+
+    /// After a synchronous call that borrowed the host's bytes: copies them in if the
+    /// context outlives the call (anything else still holds its storage).
+    mutating func keepIfShared() {
+        if !isKnownUniquelyReferenced(&storage) { storage.keep() }
+    }
+
+    /// Whether the context still reads the host's bytes (for tests).
+    var isBorrowingHostBytes: Bool { storage.isBorrowing }
 
     /// The context as the host sent it (see `switchyard_plugin.h`, `sy_invocation`).
     public var json: JSONValue { storage.value }

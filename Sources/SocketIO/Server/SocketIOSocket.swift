@@ -371,8 +371,8 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         traffic.bytesIn += header.byteCount
         guard namespace.handler.admit(header, from: self) else { return }
         guard let arguments = client.decodeArguments(packet, attachments: attachments) else { return }
-        let event = SocketIOEvent(name: name, arguments: arguments, ack: ack, byteCount: header.byteCount)
-        namespace.server.observer?.eventReceived(event, socket: self)
+        let event = SocketIOEvent(name: name, arguments: consume arguments, ack: ack, byteCount: header.byteCount)
+        if let observer = namespace.server.observer { observer.eventReceived(event, socket: self) }
         namespace.handler.received(event, from: self)
     }
 
