@@ -36,7 +36,7 @@ public struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible
 /// A strict RFC 8259 reader over UTF-8 bytes.
 ///
 /// It either builds a ``JSONValue`` or *skips* a value, validating it without allocating;
-/// skipping is how the Socket.IO layer splits an event's arguments into raw byte ranges
+/// skipping is how the Socket.IO layer validates and counts an event's arguments
 /// without decoding them. Nesting is limited (``defaultDepthLimit``) so a hostile document
 /// cannot exhaust the stack.
 public struct JSONReader {

@@ -19,7 +19,7 @@ public enum SocketIOPacketType: UInt8, Sendable, CaseIterable {
 /// A decoded Socket.IO packet.
 ///
 /// Payloads stay slices of the Engine.IO message they came in: an event's arguments are
-/// validated and split into raw ranges, and never decoded into a tree unless a handler
+/// validated and counted, and never decoded into a tree unless a handler
 /// asks for values.
 public struct SocketIOPacket: Sendable, Equatable {
     public var type: SocketIOPacketType

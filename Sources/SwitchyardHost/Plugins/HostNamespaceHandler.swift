@@ -25,6 +25,7 @@ final class HostSocketContext: @unchecked Sendable {
     var buckets: [Int: TokenBucket] = [:]
     /// Violations in the current strike window.
     var strikes = 0
+    var strikeWindowStart: NIODeadline?
     /// The inline-completion slot of the socket's loop thread, found on the first event.
     var inlineSlot: InlineCompletionSlot?
     /// The last event name this socket sent and what it resolved to: a client mostly sends
@@ -39,7 +40,6 @@ final class HostSocketContext: @unchecked Sendable {
         lastEvent = (name, target)
         return target
     }
-    var strikeWindowStart: NIODeadline?
 
     // What the context JSON is made of. It is built on first use, not at connect: an idle
     // socket never needs it, and it repeats the handshake headers, which a browser's
@@ -133,16 +133,15 @@ final class HostSocketContext: @unchecked Sendable {
 }
 
 /// Everything an event name resolves to in one namespace, worked out once per name when
-/// the handler is made: its chain, its route, and the host services of the route's plugin.
+/// the handler is made: its chain, and its route with the host services of the route's
+/// plugin.
 final class EventTarget: Sendable {
     let chain: EventChain
-    let route: ResolvedRoute?
-    nonisolated(unsafe) let services: UnsafePointer<sy_host_services>?
+    nonisolated(unsafe) let routed: (route: ResolvedRoute, services: UnsafePointer<sy_host_services>)?
 
-    init(chain: EventChain, route: ResolvedRoute?, services: UnsafePointer<sy_host_services>?) {
+    init(chain: EventChain, routed: (route: ResolvedRoute, services: UnsafePointer<sy_host_services>)?) {
         self.chain = chain
-        self.route = route
-        self.services = services
+        self.routed = routed
     }
 }
 
@@ -164,11 +163,11 @@ final class HostNamespaceHandler: SocketIONamespaceHandler {
         self.plan = plan
         var targets: [String: EventTarget] = [:]
         for name in Set(routes.routes.keys).union(plan.routeChains.keys) {
-            let route = routes.routes[name]
-            targets[name] = EventTarget(chain: plan.chain(for: name), route: route, services: route.map { runtime.bridge(for: $0.operation.plugin).services })
+            let routed = routes.routes[name].map { ($0, runtime.bridge(for: $0.operation.plugin).services!) }
+            targets[name] = EventTarget(chain: plan.chain(for: name), routed: routed)
         }
         self.targets = targets
-        self.unrouted = EventTarget(chain: plan.events, route: nil, services: nil)
+        self.unrouted = EventTarget(chain: plan.events, routed: nil)
     }
 
     func target(for name: String) -> EventTarget {
@@ -238,7 +237,7 @@ final class HostNamespaceHandler: SocketIONamespaceHandler {
     private func runEventSteps(_ target: EventTarget, from index: Int, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         var index = index
         let chain = target.chain
-        let route = target.route
+        let route = target.routed?.route
         while index < chain.steps.count {
             let step = chain.steps[index]
             index += 1
@@ -273,7 +272,7 @@ final class HostNamespaceHandler: SocketIONamespaceHandler {
                 }
             }
         }
-        guard let route else {
+        guard let route, let services = target.routed?.services else {
             runtime.audit.event(event.name, socket: socket, context: context, operation: nil, outcome: .refused, errorKind: ErrorKind.notFound.rawValue, latency: nil, bytes: event.byteCount)
             guard plan.unknownEvents == .error else { return }
             runtime.deliver(
@@ -284,7 +283,7 @@ final class HostNamespaceHandler: SocketIONamespaceHandler {
             )
             return
         }
-        runtime.invoke(route, services: target.services, event: event, socket: socket, context: context)
+        runtime.invoke(route, services: services, event: event, socket: socket, context: context)
     }
 
     /// A step that answers at once: nil to pass, or the failure.

@@ -91,8 +91,7 @@ public final class PluginRuntime: Sendable {
     /// their completion with nothing allocated for them (``InlineCompletionSlot``). Only an
     /// operation still unanswered when the call returns gets a ``PendingInvocation``, a
     /// table entry and a timeout.
-    func invoke(_ route: ResolvedRoute, services: UnsafePointer<sy_host_services>?, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
-        let services = services ?? bridge(for: route.operation.plugin).services!
+    func invoke(_ route: ResolvedRoute, services: UnsafePointer<sy_host_services>, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
         // The socket's loop thread's slot, kept with the socket (an embedded loop in tests
         // may be driven from several threads, hence the check).
         if context.inlineSlot?.isOwnedByCurrentThread != true { context.inlineSlot = InlineCompletionSlot.forCurrentThread() }
@@ -101,8 +100,7 @@ public final class PluginRuntime: Sendable {
             // slot limit): through the table from the start.
             return invokeThroughTable(route, services: services, event: event, socket: socket, context: context)
         }
-        // Read only for the audit's latency (nil: no operation event is recorded).
-        let started = audit.recordsOperationEvents ? socket.eventLoop.now : nil
+        let started = operationStart(on: socket)
         let token = slot.open()
         callOperation(route.operation, services: services, event: event, context: context.json(for: socket), token: token)
         slot.callToken = 0
@@ -127,12 +125,18 @@ public final class PluginRuntime: Sendable {
     /// `invoke` without the inline window: the pending invocation is in the table before
     /// the call.
     private func invokeThroughTable(_ route: ResolvedRoute, services: UnsafePointer<sy_host_services>, event: SocketIOEvent, socket: SocketIOSocket, context: HostSocketContext) {
-        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context, started: audit.recordsOperationEvents ? socket.eventLoop.now : nil)
+        let pending = PendingInvocation(runtime: self, route: route, event: event, socket: socket, context: context, started: operationStart(on: socket))
         let token = PendingTable.shared.insert(.operation(pending))
         pending.token = token
         callOperation(route.operation, services: services, event: event, context: context.json(for: socket), token: token)
         // If it completes on another thread meanwhile, its timer finds the token spent.
         if !pending.finished { scheduleTimeout(pending, token: token) }
+    }
+
+    /// When an operation starts, for the audit's latency; nil (and no clock read) when no
+    /// operation event is recorded.
+    private func operationStart(on socket: SocketIOSocket) -> NIODeadline? {
+        audit.recordsOperationEvents ? socket.eventLoop.now : nil
     }
 
     private func callOperation(_ operation: PluginOperation, services: UnsafePointer<sy_host_services>, event: SocketIOEvent, context: [UInt8], token: UInt64) {
@@ -431,21 +435,23 @@ final class InlineCompletionSlot: @unchecked Sendable {
         self.owner = pthread_self()
     }
 
-    private static let slots = NIOLockedValueBox<[InlineCompletionSlot]>([])
     /// The slots by index, for completions arriving on other threads: fixed storage, each
-    /// index written once before ``made`` counts it (and before it appears in a token).
+    /// index written once (retained for good) before ``made`` counts it, and so before it
+    /// appears in a token.
     nonisolated(unsafe) private static let byIndex = UnsafeMutablePointer<Unmanaged<InlineCompletionSlot>>.allocate(capacity: capacity)
     private static let made = Atomic<Int>(0)
+    /// Serialises making slots (``made`` is read without it).
+    private static let making = NIOLock()
     private static let current = ThreadSpecificVariable<InlineCompletionSlot>()
 
     static func forCurrentThread() -> InlineCompletionSlot? {
         if let slot = current.currentValue { return slot }
-        return slots.withLockedValue { slots -> InlineCompletionSlot? in
-            guard slots.count < capacity else { return nil }
-            let slot = InlineCompletionSlot(index: slots.count)
-            slots.append(slot)  // keeps it alive for good
-            (byIndex + slot.index).initialize(to: Unmanaged.passUnretained(slot))
-            made.store(slots.count, ordering: .releasing)
+        return making.withLock { () -> InlineCompletionSlot? in
+            let index = made.load(ordering: .relaxed)
+            guard index < capacity else { return nil }
+            let slot = InlineCompletionSlot(index: index)
+            (byIndex + index).initialize(to: Unmanaged.passRetained(slot))
+            made.store(index + 1, ordering: .releasing)
             current.currentValue = slot
             return slot
         }
@@ -523,6 +529,8 @@ final class PendingTable: Sendable {
     /// Spends a token; nil if it was already spent.
     func remove(_ token: UInt64) -> Entry? {
         state.withLockedValue { state in
+            // An early outcome is only ever taken by `publish`: a plugin that passes an
+            // operation's token to another callback must not make it vanish.
             if case .early = state.entries[token] { return nil }
             return state.entries.removeValue(forKey: token)
         }
@@ -582,13 +590,19 @@ private func copy(_ attachments: sy_attachments) -> [[UInt8]] {
     return (0..<attachments.count).map { copy(items[$0]) }
 }
 
-/// What a completion says, copied out of the plugin's memory.
-private func outcome(status: sy_status, json: sy_bytes, attachments: sy_attachments) -> PluginOutcome {
+/// What a completion says, copied out of the plugin's memory; an answer's JSON goes
+/// straight into `buffer` (emptied first), the one the ack will be sent from.
+private func outcome(status: sy_status, json: sy_bytes, attachments: sy_attachments, into buffer: inout ByteBuffer) -> PluginOutcome {
     guard status == SY_OK else { return .error(copy(json)) }
-    // Straight into the buffer the ack will be sent from.
-    var buffer = ByteBufferAllocator().buffer(capacity: json.length)
+    buffer.clear(minimumCapacity: json.length)
     if let data = json.data, json.length > 0 { buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: json.length)) }
     return .ok(buffer, copy(attachments))
+}
+
+/// ``outcome(status:json:attachments:into:)`` into a new buffer.
+private func outcome(status: sy_status, json: sy_bytes, attachments: sy_attachments) -> PluginOutcome {
+    var buffer = ByteBufferAllocator().buffer(capacity: json.length)
+    return outcome(status: status, json: json, attachments: attachments, into: &buffer)
 }
 
 /// The `sy_complete_fn` handed to every operation.
@@ -598,15 +612,9 @@ let operationCompletionTrampoline: sy_complete_fn = { token, status, json, attac
     if raw & InlineCompletionSlot.inlineBit != 0 {
         guard let slot = InlineCompletionSlot.slot(for: raw) else { return }
         if slot.isOwnedByCurrentThread, slot.callToken == raw, slot.claim(raw) {
-            // During the call, on its thread: `invoke` finishes it when the call returns.
-            guard status == SY_OK else {
-                slot.outcome = .error(copy(json))
-                return
-            }
-            // Into the slot's buffer, whose storage the previous call has let go of by now.
-            slot.buffer.clear(minimumCapacity: json.length)
-            if let data = json.data, json.length > 0 { slot.buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: json.length)) }
-            slot.outcome = .ok(slot.buffer, copy(attachments))
+            // During the call, on its thread: `invoke` finishes it when the call returns. The
+            // answer goes into the slot's buffer, whose storage the previous call has let go of.
+            slot.outcome = outcome(status: status, json: json, attachments: attachments, into: &slot.buffer)
             return
         }
         let pending = PendingTable.shared.completeInline(raw, slot: slot) { outcome(status: status, json: json, attachments: attachments) }
