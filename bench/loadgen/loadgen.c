@@ -109,6 +109,8 @@ static int nsess, opened, inflight_hs, nready, nfailed;
 static uint64_t t_first_open, t_all_connected, phase_end;
 static uint64_t t_measure_start, t_measure_end;
 static double cpu_measure_start, cpu_measure_end, cpu_connect_start, cpu_connect_end;
+/* the server's CPU seconds from the first connection opened to the last one ready (-1: no --server-pid) */
+static double srv_connect_start = -1, srv_connect_end = -1;
 static double srv_cpu_start, srv_cpu_end;
 static struct sockaddr_in dst, sender_dst;
 static char hostport[128];
@@ -969,6 +971,7 @@ static void tick(void) {
                 break;
             }
             cpu_connect_end = rusage_cpu_s();
+            if (srv_connect_start >= 0) srv_connect_end = read_proc_cpu_s(cfg.server_pid);
             fprintf(stderr, "loadgen: %d ready, %d failed in %.2fs\n", nready, nfailed, (now - t_first_open) / 1e9);
             if (cfg.scenario == SC_CONNECT) {
                 phase = P_SETTLE;
@@ -1224,6 +1227,7 @@ int main(int argc, char **argv) {
     double srv_total_start = read_proc_cpu_s(cfg.server_pid);
     rss_before_kb = read_rss_kb(cfg.server_pid);
     cpu_connect_start = cpu_total_start;
+    srv_connect_start = cfg.server_pid > 0 ? srv_total_start : -1;
     fprintf(stderr, "loadgen: %s %s/%s %d conns -> %s\n",
             cfg.scenario == SC_ECHO ? "echo" : cfg.scenario == SC_BROADCAST ? "broadcast" : cfg.scenario == SC_RECOVER ? "recover" : "connect",
             cfg.proto == PR_PLAIN ? "plain" : cfg.proto == PR_MSGPACK ? "msgpack" : "sio", cfg.transport == TR_POLL ? "polling" : "websocket", cfg.conns, hostport);
@@ -1299,8 +1303,10 @@ int main(int argc, char **argv) {
            (unsigned long long)unexpected_acks, (unsigned long long)error_acks, (unsigned long long)pings_answered);
     printf("\"generator\":{\"cpu_s\":%.3f,\"cpu_core_frac\":%.3f,\"total_cpu_s\":%.3f,\"total_wall_s\":%.3f,\"connect_cpu_s\":%.3f},",
            gen_cpu, mwall > 0 ? gen_cpu / mwall : 0.0, cpu_total, wall_total, cpu_connect_end - cpu_connect_start);
-    printf("\"server\":{\"pid\":%d,\"cpu_s\":%.3f,\"cpu_core_frac\":%.3f,\"rss_kb\":%ld},", cfg.server_pid, srv_cpu,
-           (mwall > 0 && srv_cpu >= 0) ? srv_cpu / mwall : -1.0, read_rss_kb(cfg.server_pid));
+    double srv_connect = (srv_connect_start >= 0 && srv_connect_end >= 0) ? srv_connect_end - srv_connect_start : -1;
+    printf("\"server\":{\"pid\":%d,\"cpu_s\":%.3f,\"cpu_core_frac\":%.3f,\"rss_kb\":%ld,\"connect_cpu_s\":%.3f,\"connect_cpu_us_per_conn\":%.1f},",
+           cfg.server_pid, srv_cpu, (mwall > 0 && srv_cpu >= 0) ? srv_cpu / mwall : -1.0, read_rss_kb(cfg.server_pid), srv_connect,
+           (srv_connect >= 0 && nready + disconnects_ready > 0) ? 1e6 * srv_connect / (nready + disconnects_ready) : -1.0);
     /* CPU used on the machine during the measured window by anything but us and the server
      * (approximate: softirq time of our own loopback traffic may land here too) */
     double busy = busy_end - busy_start;
