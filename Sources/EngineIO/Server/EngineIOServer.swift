@@ -64,7 +64,7 @@ public final class EngineIOServer: Sendable {
 
     private func makeSession(handshake: EngineIOHandshake, eventLoop: EventLoop) -> EngineIOConnection {
         let session = EngineIOConnection(
-            id: SessionID.make(),
+            id: RandomID.make(),
             eventLoop: eventLoop,
             handshake: handshake,
             timing: timing,
@@ -119,26 +119,4 @@ public final class EngineIOServer: Sendable {
 
 extension TimeAmount {
     var milliseconds: Int64 { nanoseconds / 1_000_000 }
-}
-
-/// Session ids: 15 random bytes in base64url, 20 characters, as the reference server.
-enum SessionID {
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: 20)
-        var bits: UInt64 = 0
-        var available = 0
-        for index in 0..<20 {
-            if available < 6 {
-                bits = generator.next()
-                available = 64
-            }
-            bytes[index] = alphabet[Int(bits & 0x3F)]
-            bits >>= 6
-            available -= 6
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }

@@ -146,23 +146,9 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
     /// The rooms the socket is in, including its own id room.
     public var rooms: Set<String> { namespace.adapter.rooms(of: id) }
 
-    static func makeID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-        var bytes = [UInt8](repeating: 0, count: 20)
-        var bits: UInt64 = generator.next()
-        var available = 64
-        for index in 0..<20 {
-            if available < 6 {
-                bits = generator.next()
-                available = 64
-            }
-            bytes[index] = alphabet[Int(bits & 0x3F)]
-            bits >>= 6
-            available -= 6
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    /// A new socket id (or private session id): 20 random base64url characters, as the
+    /// reference server's (``RandomID``).
+    static func makeID() -> String { RandomID.make() }
 
     private func onLoop(_ body: @escaping @Sendable () -> Void) {
         if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }

@@ -265,7 +265,7 @@ public final class AdminUI: SocketIOServerObserver, Sendable {
         let handshake = socket.handshake
         let headers = HostSocketContext.headersObject(handshake)
         let address =
-            headers["cf-connecting-ip"] ?? headers["x-forwarded-for"] ?? handshake.remoteAddress?.ipAddress.map(JSONValue.string) ?? .null
+            headers["cf-connecting-ip"] ?? headers["x-forwarded-for"] ?? handshake.remoteAddress?.ipAddressText.map(JSONValue.string) ?? .null
         let time = jsDateString(socket.issued)
         let handshakeObject: JSONObject = [
             "address": address,
@@ -495,7 +495,7 @@ struct AdminUINamespaceHandler: SocketIONamespaceHandler {
     let ui: AdminUI
 
     func authorize(_ request: SocketIOConnectRequest, decide: @escaping @Sendable (SocketIOConnectDecision) -> Void) {
-        let address = request.handshake.remoteAddress?.ipAddress ?? "?"
+        let address = request.handshake.remoteAddress?.ipAddressText ?? "?"
         switch ui.settings.authentication {
         case .none:
             decide(.accepted(userInfo: AdminUIConnection(newSession: nil, actor: "admin-ui@\(address)")))

@@ -24,7 +24,7 @@ public struct AuditTrail: Sendable {
         record.namespace = namespace
         record.socketID = socketID
         if let handshake {
-            record.remoteAddress = handshake.remoteAddress?.ipAddress
+            record.remoteAddress = handshake.remoteAddress?.ipAddressText
             record.userAgent = handshake.header("user-agent")
             record.transport = handshake.transport.rawValue
         }

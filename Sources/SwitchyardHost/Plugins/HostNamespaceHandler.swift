@@ -59,7 +59,7 @@ final class HostSocketContext: @unchecked Sendable {
         self.recovered = recovered
         self.identity = identity
         self.slot = slot
-        self.address = handshake.remoteAddress?.ipAddress ?? "unknown"
+        self.address = handshake.remoteAddress?.ipAddressText ?? "unknown"
         self.socketID = socketID
         self.namespace = namespace
         self.auth = auth
@@ -77,7 +77,7 @@ final class HostSocketContext: @unchecked Sendable {
         handshakeObject["headers"] = .object(headers)
         handshakeObject["query"] = .object(JSONObject(handshake.query.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }))
         handshakeObject["auth"] = auth
-        handshakeObject["address"] = handshake.remoteAddress?.ipAddress.map { .string($0) } ?? .null
+        handshakeObject["address"] = handshake.remoteAddress?.ipAddressText.map { .string($0) } ?? .null
         handshakeObject["transport"] = .string(handshake.transport.rawValue)
         object["handshake"] = .object(handshakeObject)
         object["identity"] = identity
@@ -378,7 +378,7 @@ private struct ConnectChainRun: Sendable {
             accept(identity: identity, slot: slot)
             return
         }
-        let address = request.handshake.remoteAddress?.ipAddress ?? "unknown"
+        let address = request.handshake.remoteAddress?.ipAddressText ?? "unknown"
         switch steps[index] {
         case .origins(let patterns):
             let origin = request.handshake.header("origin")
