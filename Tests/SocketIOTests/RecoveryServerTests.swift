@@ -14,6 +14,8 @@ final class RecoveryRecordingHandler: SocketIONamespaceHandler {
     let inner = RecordingHandler()
     let log = NIOLockedValueBox<[String]>([])
     var lines: [String] { log.withLockedValue { $0 } }
+    /// Each connected socket's id and ``SocketIOSocket/serial``, in order.
+    let serials = NIOLockedValueBox<[(id: String, serial: UInt64)]>([])
 
     func authorize(_ request: SocketIOConnectRequest, decide: @escaping @Sendable (SocketIOConnectDecision) -> Void) {
         let failure = request.recoveryFailure?.rawValue ?? "-"
@@ -24,6 +26,7 @@ final class RecoveryRecordingHandler: SocketIONamespaceHandler {
     func connected(_ socket: SocketIOSocket) {
         let recovery = socket.recovery.map { "away=\($0.disconnectedFor) replayed=\($0.replayed)" } ?? "new"
         log.withLockedValue { $0.append("connected \(recovery)") }
+        serials.withLockedValue { $0.append((socket.id, socket.serial)) }
         socket.emit("welcome", [])
     }
 
@@ -175,6 +178,11 @@ struct RecoveryServerTests {
         #expect(packets[3] == #"0{"sid":"\#(alice.sid)","pid":"\#(alice.pid)"}"#)
         #expect(packets[4].hasPrefix(#"2["welcome""#))
         #expect(handler.lines.suffix(2) == ["authorize recovering=true failure=-", "connected away=1500 replayed=3"])
+        // The recovered socket has the old id but is a new object, with a serial of its own.
+        let serials = handler.serials.withLockedValue { $0 }
+        #expect(serials.map(\.id) == [alice.sid, bob.sid, alice.sid])
+        #expect(Set(serials.map(\.serial)).count == 3)
+        #expect(serials[2].serial > serials[1].serial && serials[1].serial > serials[0].serial)
 
         try back.send(#"22["rooms"]"#)
         let rooms = try JSONValue(parsing: String(try #require(try back.received().first).dropFirst(2)))[0]?.arrayValue?.compactMap(

@@ -18,34 +18,24 @@ struct AdminConsoleSampleTests {
     @Test("New sockets are connects, missing ones disconnects, events are differences of totals")
     func connectsDisconnectsAndEvents() {
         var first = sample()
-        let a = Key(namespace: "/", id: "a"), b = Key(namespace: "/", id: "b")
+        let a = Key(serial: 1), b = Key(serial: 2)
         let counts = AdminConsole.count([Reading(key: a, eventsIn: 3, eventsOut: 1), Reading(key: b, eventsIn: 0, eventsOut: 0)], after: [:], into: &first)
         #expect((first.connects, first.disconnects, first.eventsIn, first.eventsOut) == (2, 0, 3, 1))
 
         var second = sample()
-        let c = Key(namespace: "/", id: "c")
+        let c = Key(serial: 3)
         let next = AdminConsole.count([Reading(key: a, eventsIn: 10, eventsOut: 4), Reading(key: c, eventsIn: 2, eventsOut: 2)], after: counts, into: &second)
         #expect((second.connects, second.disconnects, second.eventsIn, second.eventsOut) == (1, 1, 7 + 2, 3 + 2))
         #expect(next.count == 2)
     }
 
-    @Test("The same id in another namespace is another socket")
-    func namespacesAreApart() {
+    @Test("A socket recovered under its old id is a new object: a disconnect, a connect, its events from zero")
+    func recoveredSocketIsANewSocket() {
         var first = sample()
-        let counts = AdminConsole.count([Reading(key: Key(namespace: "/", id: "x"), eventsIn: 5, eventsOut: 5)], after: [:], into: &first)
+        let counts = AdminConsole.count([Reading(key: Key(serial: 7), eventsIn: 100, eventsOut: 50)], after: [:], into: &first)
         var second = sample()
-        _ = AdminConsole.count([Reading(key: Key(namespace: "/admin", id: "x"), eventsIn: 5, eventsOut: 5)], after: counts, into: &second)
-        #expect((second.connects, second.disconnects, second.eventsIn, second.eventsOut) == (1, 1, 5, 5))
-    }
-
-    @Test("A socket back under the same id with lower totals (recovered) counts its events from zero")
-    func countersThatRestart() {
-        var first = sample()
-        let a = Key(namespace: "/", id: "a")
-        let counts = AdminConsole.count([Reading(key: a, eventsIn: 100, eventsOut: 50)], after: [:], into: &first)
-        var second = sample()
-        _ = AdminConsole.count([Reading(key: a, eventsIn: 4, eventsOut: 60)], after: counts, into: &second)
-        #expect((second.connects, second.disconnects, second.eventsIn, second.eventsOut) == (0, 0, 4, 10))
+        _ = AdminConsole.count([Reading(key: Key(serial: 8), eventsIn: 4, eventsOut: 60)], after: counts, into: &second)
+        #expect((second.connects, second.disconnects, second.eventsIn, second.eventsOut) == (1, 1, 4, 60))
     }
 
     @Test("The refusal chart: one point per minute in order, events labelled outcome:errorKind")
