@@ -191,6 +191,24 @@ struct SessionStateMachineTests {
         #expect(machine.packetReceived(try inbound("5"), now: start) == .ignore)
     }
 
+    @Test("Messages never read the clock; a pong does, and moves the next ping from its time")
+    func clockReadOnlyWhenNeeded() throws {
+        var machine = EngineIOSessionStateMachine(transport: .websocket, timing: timing, now: start)
+        var reads = 0
+        func clock(_ milliseconds: Int64) -> NIODeadline {
+            reads += 1
+            return at(milliseconds)
+        }
+        #expect(machine.packetReceived(try inbound("4hi"), now: clock(10)) == .deliverText(ByteBuffer(string: "hi")))
+        let binary = EngineIOInboundPacket(type: .message, payload: .binary(ByteBuffer(bytes: [1])))
+        #expect(machine.packetReceived(binary, now: clock(20)) == .deliverBinary(ByteBuffer(bytes: [1])))
+        #expect(reads == 0)
+        #expect(machine.deadlineReached(now: at(300)) == .sendPing(.writeWebSocket(.ping)))
+        #expect(machine.packetReceived(try inbound("3"), now: clock(350)) == .ignore)
+        #expect(reads == 1)
+        #expect(machine.nextDeadline == at(650))
+    }
+
     @Test("The parked poll's connection dropping closes the session with 'transport error'")
     func abandonedPoll() {
         var machine = EngineIOSessionStateMachine(transport: .polling, timing: timing, now: start)

@@ -214,8 +214,9 @@ public struct EngineIOSessionStateMachine: Sendable {
     }
 
     /// A packet arrived on the session's transport (a POST part, or a WebSocket frame
-    /// once the WebSocket is the transport).
-    public mutating func packetReceived(_ packet: EngineIOInboundPacket, now: NIODeadline) -> InboundAction {
+    /// once the WebSocket is the transport). `now` is read only for a pong or a close: a
+    /// message, nearly every packet, needs no clock.
+    public mutating func packetReceived(_ packet: EngineIOInboundPacket, now: @autoclosure () -> NIODeadline) -> InboundAction {
         guard case .open = lifecycle else { return .ignore }
         switch packet.type {
         case .message:
@@ -224,10 +225,10 @@ public struct EngineIOSessionStateMachine: Sendable {
             case .binary(let bytes): return .deliverBinary(bytes)
             }
         case .pong:
-            heartbeat = .waitingToPing(now + timing.pingInterval)
+            heartbeat = .waitingToPing(now() + timing.pingInterval)
             return .ignore
         case .close:
-            return .close(close(.transportClose, now: now))
+            return .close(close(.transportClose, now: now()))
         case .ping:
             // Engine.IO v4 heartbeats go from server to client only.
             return .close(close(.transportError))
