@@ -9,7 +9,9 @@ public protocol AuditSink: Sendable {
     func record(_ record: AuditRecord)
 
     /// Whether a record of this kind and outcome would be kept: callers ask first so that
-    /// a record the level drops is never built (an event is on the hot path).
+    /// a record the level drops is never built (an event is on the hot path). The answer
+    /// must not change during the sink's life: the host asks about `.event` rows once, when
+    /// it starts, and keeps the answers.
     func admits(_ kind: AuditKind, outcome: AuditOutcome?) -> Bool
 }
 

@@ -24,7 +24,13 @@ final class RecordingAuditSink: AuditSink {
         kept.withLockedValue { $0.append(record) }
     }
 
-    func admits(_ kind: AuditKind, outcome: AuditOutcome?) -> Bool { level.admits(kind, outcome: outcome) }
+    func admits(_ kind: AuditKind, outcome: AuditOutcome?) -> Bool {
+        if kind == .event { eventQuestions.withLockedValue { $0 += 1 } }
+        return level.admits(kind, outcome: outcome)
+    }
+
+    /// How often the trail asked about event rows.
+    let eventQuestions = NIOLockedValueBox(0)
 
     var records: [AuditRecord] { kept.withLockedValue { $0 } }
 }
@@ -65,6 +71,8 @@ struct AuditTrailTests {
         #expect(events.map(\.errorKind) == [nil, "conflict"])
         #expect(events.allSatisfy { $0.socketID == socketID && $0.latencyMicroseconds != nil && $0.operation != nil })
         #expect(sink.records.contains { $0.kind == .connect })
+        // Asked once per outcome when the trail was made, not per event (AuditSink's contract).
+        #expect(sink.eventQuestions.withLockedValue { $0 } == AuditOutcome.allCases.count)
     }
 
     @Test("Level failures keeps the failed event only")

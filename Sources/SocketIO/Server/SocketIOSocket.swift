@@ -364,11 +364,13 @@ public final class SocketIOSocket: @unchecked Sendable, EventLoopTimerTarget {
         )
         traffic.eventsIn += 1
         traffic.bytesIn += header.byteCount
-        guard namespace.handler.admit(header, from: self) else { return }
+        // One copy of the handler's existential for both calls.
+        let handler = namespace.handler
+        guard handler.admit(header, from: self) else { return }
         guard let arguments = client.decodeArguments(packet, attachments: attachments) else { return }
         let event = SocketIOEvent(name: name, arguments: consume arguments, ack: ack, byteCount: header.byteCount)
         if let observer = namespace.server.observer { observer.eventReceived(event, socket: self) }
-        namespace.handler.received(event, from: self)
+        handler.received(event, from: self)
     }
 
     func onAck(id: UInt64, arguments: SocketIOArguments) {

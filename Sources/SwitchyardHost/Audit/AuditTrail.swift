@@ -11,9 +11,14 @@ import SwitchyardStore
 /// writer copies it into its bounded queue, or counts it as dropped).
 public struct AuditTrail: Sendable {
     public let sink: any AuditSink
+    /// Whether the sink keeps event rows, by outcome, asked once here: an event asks on
+    /// every call, and a call through the existential (and the writer's configuration) was
+    /// 0.4% of the echo's samples. ``AuditSink`` promises the answers do not change.
+    private let keepsEvents: (ok: Bool, error: Bool, refused: Bool)
 
     public init(sink: any AuditSink) {
         self.sink = sink
+        keepsEvents = (sink.admits(.event, outcome: .ok), sink.admits(.event, outcome: .error), sink.admits(.event, outcome: .refused))
     }
 
     /// A trail that keeps nothing.
@@ -81,13 +86,17 @@ public struct AuditTrail: Sendable {
     /// step or the router said no).
     /// Whether an event row with this outcome would be kept (ask before measuring for one).
     func admitsEvent(outcome: AuditOutcome) -> Bool {
-        sink.admits(.event, outcome: outcome)
+        switch outcome {
+        case .ok: keepsEvents.ok
+        case .error: keepsEvents.error
+        case .refused: keepsEvents.refused
+        }
     }
 
     /// Whether any operation's event is recorded (with its latency): at the default level,
     /// `connections`, none is, and an operation's start time need not be read.
     var recordsOperationEvents: Bool {
-        admitsEvent(outcome: .ok) || admitsEvent(outcome: .error)
+        keepsEvents.ok || keepsEvents.error
     }
 
     func event(_ name: String, socket: SocketIOSocket, context: HostSocketContext?, operation: String?, outcome: AuditOutcome, errorKind: String?, latency: TimeAmount?, bytes: Int?) {
