@@ -282,6 +282,31 @@ struct SocketIOServerTests {
         #expect(handler.lines.contains("disconnected /chat/a client namespace disconnect"))
     }
 
+    @Test("The first namespace joined can leave while later ones keep routing, and join again; a close leaves all in joining order")
+    func firstNamespaceLeaves() throws {
+        let client = try RawSocketIOClient.open(server)
+        _ = try client.join()
+        _ = try client.join("/chat/a")
+        _ = try client.join("/chat/b")
+        _ = try client.received()
+        try client.send("1")
+        try client.send(#"2/chat/b,["echo","b"]"#)
+        try client.send(#"2/chat/a,["echo","a"]"#)
+        #expect(try client.received() == [#"2/chat/b,["echo","b"]"#, #"2/chat/a,["echo","a"]"#])
+        _ = try client.join()
+        _ = try client.received()
+        try client.send(#"2["echo","main again"]"#)
+        #expect(try client.received() == [#"2["echo","main again"]"#])
+        try client.connection.sendFrame(opcode: 8, payload: [0x03, 0xE8])
+        _ = try client.frames()
+        server.run()
+        let left = handler.lines.filter { $0.hasPrefix("disconnected") }
+        #expect(left == [
+            "disconnected / client namespace disconnect", "disconnected /chat/a transport close",
+            "disconnected /chat/b transport close", "disconnected / transport close",
+        ])
+    }
+
     @Test("A second CONNECT to a joined namespace closes the connection")
     func duplicateConnect() throws {
         let client = try RawSocketIOClient.open(server)

@@ -11,8 +11,8 @@ import SwitchyardJSON
 final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @unchecked Sendable {
     unowned let server: SocketIOServer
     let connection: EngineIOConnection
-    /// Connected sockets, one per namespace (a short array beats a dictionary here).
-    private(set) var sockets: [SocketIOSocket] = []
+    /// Connected sockets, one per namespace.
+    private var sockets = ClientSockets()
     /// Namespaces whose CONNECT is being decided.
     private var pendingConnects: [String] = []
     /// A binary packet waiting for its attachments.
@@ -94,7 +94,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     func transportChanged(to transport: EngineIOTransportKind) {
         server.transportChanged(connection, to: transport)
-        server.observer?.transportChanged(connection, to: transport, sockets: sockets)
+        server.observer?.transportChanged(connection, to: transport, sockets: sockets.all)
     }
 
     func didClose(reason: EngineIOCloseReason) {
@@ -103,9 +103,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         timerSlot.release()
         reconstructing = nil
         let reason = SocketIODisconnectReason(reason)
-        let sockets = self.sockets
-        self.sockets = []
-        for socket in sockets { socket.onClose(reason: reason) }
+        for socket in sockets.removeAll() { socket.onClose(reason: reason) }
         server.observer?.sessionClosed(connection, transport: connection.transport, reason: reason)
     }
 
@@ -146,8 +144,7 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
     }
 
     private func socket(for namespace: String) -> SocketIOSocket? {
-        for socket in sockets where socket.namespace.path == namespace { return socket }
-        return nil
+        sockets.socket(for: namespace)
     }
 
     // MARK: - Connect
@@ -234,6 +231,8 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
         defer { server.releaseReservation(namespace) }
         guard let index = pendingConnects.firstIndex(of: namespace.path) else { return }
         pendingConnects.remove(at: index)
+        // Nearly every client connects once: no storage kept for the rest of its life.
+        if pendingConnects.isEmpty { pendingConnects = [] }
         guard !closed else { return }
         switch decision {
         case .refuse(let message, let data):
@@ -320,12 +319,12 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
 
     /// A socket left (by either side); it has already notified its handler.
     func socketDidLeave(_ socket: SocketIOSocket) {
-        sockets.removeAll { $0 === socket }
+        sockets.remove(socket)
     }
 
     /// Disconnects every socket with DISCONNECT packets, then closes the connection.
     func disconnectAll() {
-        for socket in sockets { socket.disconnect(close: false) }
+        for socket in sockets.all { socket.disconnect(close: false) }
         connection.close(reason: .forcedClose)
     }
 
@@ -374,5 +373,51 @@ final class SocketIOClient: EngineIOConnectionHandler, EventLoopTimerTarget, @un
             }
         }
         for value in values { try check(value) }
+    }
+}
+
+/// A client's sockets, one per namespace joined, in the order they joined. Nearly every
+/// client has exactly one: it is kept inline, and only a second one makes an array. (An
+/// array was a heap object per connection, and loading it from wherever it was allocated
+/// was a cache miss on every routed packet.)
+struct ClientSockets {
+    private var first: SocketIOSocket?
+    /// The sockets after `first`; empty whenever `first` is nil.
+    private var others: [SocketIOSocket] = []
+
+    var isEmpty: Bool { first == nil }
+
+    /// Every socket, in joining order.
+    var all: [SocketIOSocket] {
+        guard let first else { return [] }
+        return [first] + others
+    }
+
+    func socket(for namespace: String) -> SocketIOSocket? {
+        if let first, first.namespace.path == namespace { return first }
+        for socket in others where socket.namespace.path == namespace { return socket }
+        return nil
+    }
+
+    mutating func append(_ socket: SocketIOSocket) {
+        if first == nil { first = socket } else { others.append(socket) }
+    }
+
+    mutating func remove(_ socket: SocketIOSocket) {
+        if first === socket {
+            first = others.isEmpty ? nil : others.removeFirst()
+        } else {
+            others.removeAll { $0 === socket }
+        }
+        if others.isEmpty { others = [] }
+    }
+
+    /// Every socket, in joining order; none are left.
+    mutating func removeAll() -> [SocketIOSocket] {
+        defer {
+            first = nil
+            others = []
+        }
+        return all
     }
 }
