@@ -119,6 +119,10 @@ struct SocketIOPacketTests {
         var args = SocketIOArguments()
         args.attachments = Array(repeating: ByteBuffer(bytes: [1]), count: 10)
         #expect(SocketIOPacketEncoder.event(namespace: "/", name: "e", arguments: args).map(text).first == #"510-["e"]"#)
+        // Every part of the header at once: attachment count, a non-ASCII namespace, an id.
+        args.attachments = Array(repeating: ByteBuffer(bytes: [1]), count: 12)
+        #expect(SocketIOPacketEncoder.ack(namespace: "/café", ackID: 70, arguments: args).map(text).first == #"612-/café,70[]"#)
+        #expect(SocketIOPacketEncoder.event(namespace: "/café", name: "e", arguments: args, ackID: 0).map(text).first == #"512-/café,0["e"]"#)
     }
 
     @Test("Reserved event names are refused; names of the same lengths are not")

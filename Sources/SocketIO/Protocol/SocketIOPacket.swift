@@ -286,18 +286,46 @@ extension SocketIOPacket {
 public enum SocketIOPacketEncoder {
     /// Writes the header: type, attachment count, namespace and ack id.
     static func writeHeader(type: SocketIOPacketType, namespace: String, ackID: UInt64?, attachmentCount: Int, into buffer: inout ByteBuffer) {
-        if attachmentCount > 0 {
-            buffer.writeInteger((type == .ack || type == .binaryAck ? SocketIOPacketType.binaryAck : .binaryEvent).digit)
-            buffer.writeDecimal(UInt64(attachmentCount))
-            buffer.writeInteger(UInt8(ascii: "-"))
-        } else {
-            buffer.writeInteger(type.digit)
+        // One write for the whole header: each of ByteBuffer's small writes checks capacity
+        // and uniqueness again, and a packet's header was up to five of them.
+        let namespaceCount = namespace == "/" ? 0 : namespace.utf8.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 + 21 + namespaceCount + 1 + 20) { out in
+            var index = 1
+            if attachmentCount > 0 {
+                out[0] = (type == .ack || type == .binaryAck ? SocketIOPacketType.binaryAck : .binaryEvent).digit
+                index += writeDecimal(UInt64(attachmentCount), into: out, at: index)
+                out[index] = UInt8(ascii: "-")
+                index += 1
+            } else {
+                out[0] = type.digit
+            }
+            if namespaceCount > 0 {
+                for byte in namespace.utf8 {
+                    out[index] = byte
+                    index += 1
+                }
+                out[index] = UInt8(ascii: ",")
+                index += 1
+            }
+            if let ackID { index += writeDecimal(ackID, into: out, at: index) }
+            return index
         }
-        if namespace != "/" {
-            buffer.writeString(namespace)
-            buffer.writeInteger(UInt8(ascii: ","))
+    }
+
+    /// Writes `value` in decimal at `offset` (room for 20 digits); returns the digits written.
+    private static func writeDecimal(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
         }
-        if let ackID { buffer.writeDecimal(ackID) }
+        rest = value
+        for position in stride(from: offset + digits - 1, through: offset, by: -1) {
+            out[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        return digits
     }
 
     /// An EVENT (or BINARY_EVENT when there are attachments): `2<nsp,><id>["name",args…]`.
@@ -351,9 +379,15 @@ public enum SocketIOPacketEncoder {
     /// attachments themselves are separate messages).
     static func writeAck(namespace: String, ackID: UInt64, arguments: SocketIOArguments, into buffer: inout ByteBuffer) {
         writeHeader(type: .ack, namespace: namespace, ackID: ackID, attachmentCount: arguments.attachments.count, into: &buffer)
-        buffer.writeInteger(UInt8(ascii: "["))
-        buffer.writeImmutableBuffer(arguments.json)
-        buffer.writeInteger(UInt8(ascii: "]"))
+        let count = arguments.json.readableBytes
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count + 2) { out in
+            out[0] = UInt8(ascii: "[")
+            arguments.json.withUnsafeReadableBytes { json in
+                UnsafeMutableRawBufferPointer(rebasing: out[1..<(1 + count)]).copyMemory(from: json)
+            }
+            out[count + 1] = UInt8(ascii: "]")
+            return count + 2
+        }
     }
 
     /// CONNECT accepted: `0<nsp,>{"sid":"…"}`, or `0<nsp,>{"sid":"…","pid":"…"}` with
