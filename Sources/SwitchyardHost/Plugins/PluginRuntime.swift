@@ -139,9 +139,12 @@ public final class PluginRuntime: Sendable {
         audit.recordsOperationEvents ? socket.eventLoop.now : nil
     }
 
-    private func callOperation(_ operation: PluginOperation, services: UnsafePointer<sy_host_services>, event: SocketIOEvent, context: [UInt8], token: UInt64) {
+    private func callOperation(_ operation: PluginOperation, services: UnsafePointer<sy_host_services>, event: borrowing SocketIOEvent, context: [UInt8], token: UInt64) {
+        // The closures capture these two, not a copy of the whole event.
+        let name = event.name
+        let attachments = event.arguments.attachments
         Self.withJSONArray(event.arguments.json) { arguments in
-            withInvocation(event: event.name, arguments: arguments, attachments: event.arguments.attachments, context: context, services: services) { invocation in
+            withInvocation(event: name, arguments: arguments, attachments: attachments, context: context, services: services) { invocation in
                 operation.invoke(operation.userData, invocation, operationCompletionTrampoline, UnsafeMutableRawPointer(bitPattern: UInt(token)))
             }
         }
