@@ -272,7 +272,7 @@ final class HostNamespaceHandler: SocketIONamespaceHandler {
                 }
             }
         }
-        guard let route, let services = target.routed?.services else {
+        guard let routed = target.routed else {
             runtime.audit.event(event.name, socket: socket, context: context, operation: nil, outcome: .refused, errorKind: ErrorKind.notFound.rawValue, latency: nil, bytes: event.byteCount)
             guard plan.unknownEvents == .error else { return }
             runtime.deliver(
@@ -283,7 +283,7 @@ final class HostNamespaceHandler: SocketIONamespaceHandler {
             )
             return
         }
-        runtime.invoke(route, services: services, event: event, socket: socket, context: context)
+        runtime.invoke(routed.route, services: routed.services, event: event, socket: socket, context: context)
     }
 
     /// A step that answers at once: nil to pass, or the failure.
